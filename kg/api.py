@@ -1,0 +1,78 @@
+"""The library entry point: files -> Extractions (per article) -> merged graph -> exports.
+
+The CLI (kg/cli.py) is a thin layer over these functions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from spacy.language import Language
+
+from kg import nlp as kg_nlp
+from kg.extract import extract
+from kg.ingest import IngestError, iter_articles, read_article
+from kg.types import Article, Extraction
+
+
+@dataclass
+class Failure:
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass
+class Run:
+    extractions: list[Extraction] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+
+def load_articles(paths: Iterable[Path], failures: list[Failure], max_bytes: int = 20_000_000) -> Iterator[Article]:
+    """Decode each file; a bad one is recorded with its reason and skipped, never fatal."""
+    for path in paths:
+        try:
+            yield read_article(path, max_bytes=max_bytes)
+        except IngestError as err:
+            failures.append(Failure(str(path), err.reason))
+
+
+def extract_articles(nlp: Language, articles: Iterable[Article], failures: list[Failure],
+                     n_process: int = 1, batch_size: int = 8) -> Iterator[Extraction]:
+    stream = ((a.text, a) for a in articles)
+    for doc, article in nlp.pipe(stream, as_tuples=True, n_process=n_process, batch_size=batch_size):
+        try:
+            yield extract(doc, article)
+        except Exception as err:  # one bad article must not sink the corpus
+            failures.append(Failure(article.source, f"extraction failed: {type(err).__name__}: {err}"))
+
+
+def run(path: Path, nlp: Language | None = None, progress: Callable[[Iterable], Iterable] | None = None,
+        n_process: int = 1, max_bytes: int = 20_000_000) -> Run:
+    """Extract every article under `path` (a file or folder)."""
+    nlp = nlp or kg_nlp.build()
+    result = Run()
+    files = list(iter_articles(path))
+    articles = load_articles(files, result.failures, max_bytes)
+    for ex in (progress or (lambda x: x))(extract_articles(nlp, articles, result.failures, n_process)):
+        result.extractions.append(ex)
+    return result
+
+
+def ner_mentions(texts: list[str], nlp: Language | None = None) -> list[list[tuple[int, int, str]]]:
+    """Entity mentions (start, end, type) per raw sentence, for mention-level NER benchmarks."""
+    nlp = nlp or _bench_nlp()
+    return [[(e.start_char, e.end_char, e.label_) for e in doc.ents]
+            for doc in nlp.pipe(texts, batch_size=64)]
+
+
+_BENCH: list[Language] = []
+
+
+def _bench_nlp() -> Language:
+    if not _BENCH:
+        _BENCH.append(kg_nlp.build())
+    return _BENCH[0]

@@ -1,0 +1,240 @@
+"""Self-contained interactive HTML view of the knowledge graph (pyvis + vis-network, inlined).
+
+Everything the page needs (vis-network JS/CSS, our CSS/JS, the data) is in the one file: no CDN,
+no web fonts, no `lib/` folder. All article text is untrusted: it reaches the page only as JSON
+with `<`, `>`, `&` and U+2028/2029 escaped, and the page turns it into DOM text (textContent).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pyvis
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader
+from markupsafe import Markup
+from pyvis.network import Network
+
+ASSETS = Path(__file__).parent / "assets"
+TEMPLATE = "zhkg_template.html"
+FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif'
+# type -> (colour, Chinese name); colours from the Tableau 10 palette, distinct for colour-blind readers
+TYPES: dict[str, tuple[str, str]] = {
+    "Person": ("#e15759", "人物"),
+    "District": ("#4e79a7", "行政区"),
+    "Organization": ("#f28e2b", "机构"),
+    "Enterprise": ("#59a14f", "企业"),
+    "Project": ("#b07aa1", "项目"),
+}
+OTHER = ("#9c9c9c", "其他")
+RELATIONS = {"leads": "领导", "worksFor": "任职于", "locatedIn": "位于", "invests": "投资"}
+SMALL = 500        # below: networkx spring layout + a short in-browser stabilisation
+MAX_TIP_SOURCES = 3
+SEED = 7
+
+
+def _js(value: Any) -> Markup:
+    """JSON safe inside <script>: nothing in it can close the tag or start markup."""
+    text = json.dumps(value, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                    ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(ch, esc)
+    return Markup(text)
+
+
+def _amount(yuan: Any) -> str:
+    if not isinstance(yuan, (int, float)) or isinstance(yuan, bool):
+        return ""
+    if abs(yuan) >= 1e8:
+        return f"{yuan / 1e8:g}亿元"
+    if abs(yuan) >= 1e4:
+        return f"{yuan / 1e4:g}万元"
+    return f"{yuan:g}元"
+
+
+def _clip(text: str, n: int = 140) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _spring(n: int, src: np.ndarray, dst: np.ndarray, iterations: int = 50) -> np.ndarray:
+    """Fruchterman-Reingold in numpy (networkx needs scipy above 500 nodes); seeded, O(n²) memory."""
+    rng = np.random.default_rng(SEED)
+    x, y = rng.random((2, n), dtype=np.float32)
+    k2, inv_k = np.float32(1 / n), np.float32(math.sqrt(n))
+    t, dt = 0.1, 0.1 / (iterations + 1)
+    dx = np.empty((n, n), np.float32)
+    dy, d2 = np.empty_like(dx), np.empty_like(dx)
+    for _ in range(iterations):
+        np.subtract.outer(x, x, out=dx)
+        np.subtract.outer(y, y, out=dy)
+        np.multiply(dx, dx, out=d2)
+        d2 += np.square(dy)
+        np.maximum(d2, 1e-4, out=d2)
+        np.divide(k2, d2, out=d2)                      # repulsion k²/d, times the unit vector
+        fx, fy = np.einsum("ij,ij->i", dx, d2), np.einsum("ij,ij->i", dy, d2)
+        ex, ey = x[src] - x[dst], y[src] - y[dst]      # attraction d²/k along edges only
+        a = np.hypot(ex, ey) * inv_k
+        np.add.at(fx, src, -ex * a)
+        np.add.at(fx, dst, ex * a)
+        np.add.at(fy, src, -ey * a)
+        np.add.at(fy, dst, ey * a)
+        length = np.hypot(fx, fy)
+        length[length < 0.01] = 0.1
+        x += fx * (t / length)
+        y += fy * (t / length)
+        t -= dt
+    return np.stack([x, y], axis=1).astype(np.float64)
+
+
+def _layout(nodes: list[str], pairs: list[tuple[str, str]]) -> dict[str, tuple[int, int]]:
+    """Deterministic positions in vis pixels (sorted input, fixed seed, rounded to integers)."""
+    n = len(nodes)
+    if n == 0:
+        return {}
+    if n < SMALL:
+        g = nx.Graph()
+        g.add_nodes_from(nodes)
+        g.add_edges_from(pairs)
+        pos = nx.spring_layout(g, seed=SEED)
+        xy = np.array([pos[v] for v in nodes], dtype=np.float64)
+    else:
+        index = {v: i for i, v in enumerate(nodes)}
+        e = np.array([(index[u], index[v]) for u, v in pairs], dtype=np.int64).reshape(-1, 2)
+        xy = _spring(n, e[:, 0], e[:, 1])
+    xy -= xy.mean(axis=0)
+    extent = float(np.abs(xy).max()) or 1.0
+    xy *= max(250.0, 60.0 * math.sqrt(n)) / extent   # ~ a node's width between neighbours
+    return {v: (int(round(px)), int(round(py))) for v, (px, py) in zip(nodes, xy)}
+
+
+def _node_tip(iri: str, kind: str, label: str, aliases: list[str], sources: list[dict]) -> str:
+    colour_zh = TYPES.get(kind, OTHER)[1]
+    lines = [f"{label}", f"{colour_zh} {kind}"]
+    if aliases:
+        lines.append("别名 aliases: " + "、".join(aliases))
+    lines.append(iri)
+    for s in sources[:MAX_TIP_SOURCES]:
+        lines.append(f"[{s.get('doc', '')}] {_clip(str(s.get('sentence', '')))}")
+    if len(sources) > MAX_TIP_SOURCES:
+        lines.append(f"… +{len(sources) - MAX_TIP_SOURCES}")
+    return "\n".join(lines)
+
+
+def _edge_tip(src: str, dst: str, d: dict) -> str:
+    rel = str(d.get("relation", ""))
+    lines = [f"{src} —{rel} {RELATIONS.get(rel, '')}→ {dst}"]
+    if d.get("role"):
+        lines.append(f"角色 role: {d['role']}")
+    if _amount(d.get("amount")):
+        lines.append(f"金额 amount: {_amount(d.get('amount'))}")
+    if isinstance(d.get("confidence"), (int, float)):
+        lines.append(f"置信度 confidence: {d['confidence']:.2f}")
+    if d.get("sentence"):
+        lines.append(f"[{d.get('doc', '')}] {_clip(str(d['sentence']))}")
+    return "\n".join(lines)
+
+
+def _options(small: bool) -> dict[str, Any]:
+    return {
+        "nodes": {"shape": "dot", "borderWidth": 1,
+                  "font": {"face": FONT, "size": 14, "strokeWidth": 3, "strokeColor": "#ffffff"},
+                  "scaling": {"label": {"drawThreshold": 6}}},
+        "edges": {"arrows": {"to": {"enabled": True, "scaleFactor": 0.5}},
+                  "color": {"color": "#a3a9b3", "highlight": "#333333", "hover": "#333333"},
+                  "font": {"face": FONT, "size": 10, "align": "middle", "color": "#555555"},
+                  "smooth": {"enabled": True, "type": "continuous"} if small else False,
+                  "width": 1},
+        "interaction": {"hover": True, "tooltipDelay": 150,
+                        "hideEdgesOnDrag": not small, "hideEdgesOnZoom": not small},
+        "layout": {"improvedLayout": False, "randomSeed": SEED},  # positions are precomputed
+        # small graphs polish the precomputed layout briefly, then the page turns physics off
+        "physics": {"enabled": small, "solver": "barnesHut",
+                    "barnesHut": {"springLength": 120, "avoidOverlap": 0.2},
+                    "stabilization": {"enabled": True, "iterations": 150, "fit": True}},
+    }
+
+
+def _environment(meta: dict[str, Any]) -> Environment:
+    # our template first; pyvis's own folder supplies the vis-network files it inlines
+    pyvis_templates = Path(pyvis.__file__).parent / "templates"
+    env = Environment(loader=ChoiceLoader([FileSystemLoader(str(ASSETS)),
+                                           FileSystemLoader(str(pyvis_templates))]),
+                      autoescape=True, keep_trailing_newline=True)
+    env.filters["js"] = _js
+    env.globals["meta"] = meta
+    env.globals["font"] = FONT
+    return env
+
+
+def build_network(graph: nx.MultiDiGraph, title: str = "zhkg") -> Network:
+    """The pyvis Network for `graph`, with our template; nothing is written."""
+    nodes = sorted(graph.nodes, key=str)
+    edges = sorted(graph.edges(keys=True, data=True),
+                   key=lambda e: (str(e[0]), str(e[1]), str(e[3].get("relation", "")), str(e[2])))
+    pairs = sorted({tuple(sorted((str(u), str(v)))) for u, v, _, _ in edges if u != v})
+    pos = _layout([str(v) for v in nodes], pairs)  # type: ignore[arg-type]
+    small = len(nodes) < SMALL
+
+    net = Network(height="100%", width="100%", directed=True, notebook=False,
+                  cdn_resources="in_line", heading=title)
+    labels: dict[str, str] = {}
+    for v in nodes:
+        d, iri = graph.nodes[v], str(v)
+        raw_kind = str(d.get("type", "Other"))
+        kind = raw_kind if raw_kind in TYPES else "Other"
+        label = str(d.get("label") or iri.rsplit("/", 1)[-1])
+        aliases = [str(a) for a in d.get("aliases") or [] if str(a) != label]
+        sources = [{"doc": str(s.get("doc", "")), "sentence": str(s.get("sentence", ""))}
+                   for s in d.get("sources") or [] if isinstance(s, dict)]
+        labels[iri] = label
+        x, y = pos[iri]
+        # explicit colour, no `group`: pyvis drops `color` when a group is set
+        net.add_node(iri, label=label, color=TYPES.get(kind, OTHER)[0],
+                     size=round(8 + 4 * math.sqrt(graph.degree(v)), 1), x=x, y=y,
+                     title=_node_tip(iri, raw_kind, label, aliases, sources),
+                     kind=kind, aliases=aliases, sources=sources)
+    parallel: dict[tuple[str, str], int] = {}
+    for i, (u, v, _key, d) in enumerate(edges):
+        su, sv = str(u), str(v)
+        rel = str(d.get("relation", ""))
+        extra: dict[str, Any] = {}
+        k = parallel[(su, sv)] = parallel.get((su, sv), -1) + 1
+        if k:  # fan out parallel edges so each label stays readable
+            extra["smooth"] = {"enabled": True, "type": "curvedCW", "roundness": 0.15 * k}
+        net.add_edge(su, sv, id=f"e{i}", label=rel, title=_edge_tip(labels[su], labels[sv], d),
+                     relation=rel, role=str(d.get("role") or ""), amount=_amount(d.get("amount")),
+                     confidence=d.get("confidence"), doc=str(d.get("doc") or ""),
+                     sentence=str(d.get("sentence") or ""), **extra)
+    net.options = _options(small)
+    meta = {"title": title, "font": FONT,
+            "types": [{"key": k, "color": c, "zh": zh} for k, (c, zh) in TYPES.items()]
+            + [{"key": "Other", "color": OTHER[0], "zh": OTHER[1]}],
+            "relations": RELATIONS, "physics": small}
+    net.templateEnv = _environment(meta)
+    net.path = TEMPLATE
+    return net
+
+
+def write_html(graph: nx.MultiDiGraph, path: Path, title: str = "zhkg") -> None:
+    """Write the interactive view of `graph` to `path`, atomically (temp file + os.replace)."""
+    path = Path(path)
+    # generate_html is what Network.write_html renders; we write it ourselves for an explicit
+    # UTF-8 encoding and an atomic replace (write_html opens the target with the locale encoding).
+    html = build_network(graph, title).generate_html()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(html)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the view is meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,139 @@
+"""Doc -> Extraction: mentions resolved to entities, relations from the pipeline plus the
+article-level facts that no single sentence states (the article's home district).
+
+A pure function of one article: no state is shared across articles, so extraction
+parallelises and caches per article; merging across articles is kg/graph.py's job.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from spacy.tokens import Doc, Span
+
+from kg import lexicon
+from kg.pipeline.relations import NESTED_KEY, End, Rel
+from kg.resolve import Resolver, norm
+from kg.types import Article, Entity, Evidence, Extraction, Mention, Relation
+
+BUILD = re.compile(r"(?:开工建设|投资建设|建设|打造|推进|推动|加快|引进|签约|落地|落户|启动|建成)")
+
+
+def evidence_for(article: Article, doc: Doc, start: int) -> Evidence:
+    sents = list(doc.sents)
+    for i, sent in enumerate(sents):
+        if sent.start_char <= start < sent.end_char:
+            s, e = article.source_span(sent.start_char, sent.end_char)
+            return Evidence(article.doc_id, sent.text.strip(), i, s, e)
+    return Evidence(article.doc_id, "", -1, 0, 0)
+
+
+def extract(doc: Doc, article: Article) -> Extraction:
+    lex = lexicon.load()
+    spans: list[Span] = list(doc.ents) + list(doc.spans.get(NESTED_KEY, []))
+    mentions = [Mention(s.text, s.label_, s.start_char, s.end_char, "ner", evidence_for(article, doc, s.start_char))
+                for s in spans]
+    for name in article.reporters:  # bylines name people even where the text layout hides them
+        pos = doc.text.find(name)
+        mentions.append(Mention(name, "Person", max(pos, 0), max(pos, 0) + len(name), "byline",
+                                evidence_for(article, doc, max(pos, 0))))
+    resolver = Resolver(doc.text, mentions)
+    entities = resolver.entities()
+    name_of = resolver.name_of
+
+    rels: dict[tuple[str, str, str], Relation] = {}
+
+    def add(head: str | None, label: str, tail: str | None, ev: Evidence, role=None, amount=None, conf=1.0):
+        if not head or not tail or head == tail:
+            return
+        key = (head, label, tail)
+        old = rels.get(key)
+        if old is None or conf > old.confidence or (amount and not old.amount):
+            rels[key] = Relation(head, label, tail, ev, role or (old.role if old else None),
+                                 amount or (old.amount if old else None), max(conf, old.confidence if old else 0))
+
+    def end_name(end: End) -> str | None:
+        return name_of(doc.text[end[0]:end[1]], end[2])
+
+    for r in doc._.relations:
+        r = Rel(*r)
+        add(end_name(r.head), r.label, end_name(r.tail), evidence_for(article, doc, r.tail[0]),
+            r.role, r.amount, r.confidence)
+
+    # -- article-level inference: the home district, its city and province -------------------
+    by_type = {t: [e for e in entities if e.type == t] for t in ("District", "Organization", "Project")}
+    counts = Counter({e.name: len(e.mentions) for e in by_type["District"]})
+    zones = [e for e in by_type["District"] if e.name not in lex.divisions or lex.divisions[e.name].level == 3]
+    home = max(zones, key=lambda e: (counts[e.name], len(e.name)), default=None)
+    cities = [e for e in by_type["District"] if e.name in lex.divisions and lex.divisions[e.name].level == 2]
+    city = max(cities, key=lambda e: counts[e.name], default=None)
+    provinces = [e for e in by_type["District"] if e.name in lex.divisions and lex.divisions[e.name].level == 1]
+    if city is not None:
+        parent = lex.parent(city.name)
+        province = next((p for p in provinces if parent and lex.divisions[p.name] == parent), None)
+    else:
+        province = max(provinces, key=lambda e: counts[e.name], default=None)
+
+    def first_ev(e: Entity) -> Evidence:
+        return e.mentions[0].evidence
+
+    if home is not None and city is not None and home.name != city.name:
+        add(home.name, "locatedIn", city.name, first_ev(home), conf=0.7)
+        if province is not None:
+            add(home.name, "locatedIn", province.name, first_ev(home), conf=0.6)
+    if city is not None and province is not None:
+        add(city.name, "locatedIn", province.name, first_ev(city), conf=0.7)
+    for d in by_type["District"]:  # the national hierarchy, where both ends are mentioned
+        parent = lex.parent(d.name)
+        for p in by_type["District"]:
+            if parent is not None and lex.divisions.get(p.name) == parent:
+                add(d.name, "locatedIn", p.name, first_ev(d), conf=0.9)
+
+    # interviews: a zone whose leader heads a section owns the projects listed in it
+    section_zone = _section_zones(doc, entities, rels)
+    level = {"区": home, "新": home, "工": home, "管": home, "市": city, "省": province}
+    for o in by_type["Organization"]:
+        place = level.get(o.name[0]) if re.match(r"^(区|新区|工委|管委|市|省)", o.name) else None
+        if place is not None:
+            add(o.name, "locatedIn", place.name, first_ev(o), conf=0.7)
+        elif home is not None and any(o.name.startswith(a) for a in [home.name, *home.aliases] if len(a) > 1):
+            add(o.name, "locatedIn", home.name, first_ev(o), conf=0.8)
+    for d in zones:
+        if home is not None and d is not home and not any(r.head == d.name and r.relation == "locatedIn"
+                                                          and r.tail == home.name for r in rels.values()):
+            add(d.name, "locatedIn", home.name, first_ev(d), conf=0.6)
+    for p in by_type["Project"]:
+        m = p.mentions[0]
+        zone = section_zone(m.start) or home
+        if zone is not None:
+            add(p.name, "locatedIn", zone.name, m.evidence, conf=0.6)
+            if home is not None and zone is not home:
+                add(p.name, "locatedIn", home.name, m.evidence, conf=0.5)
+            before = doc.text[max(0, m.start - 12):m.start]
+            if BUILD.search(before) and section_zone(m.start) is not None:
+                add(zone.name, "invests", p.name, m.evidence, conf=0.5)
+    return Extraction(article, entities, sorted(rels.values(), key=lambda r: (r.head, r.relation, r.tail)))
+
+
+def _section_zones(doc: Doc, entities: list[Entity], rels: dict):
+    """Offset -> the District whose leader a heading introduces (interview series)."""
+    districts = {e.name: e for e in entities if e.type == "District"}
+    marks: list[tuple[int, Entity]] = []
+    for (head, label, tail), r in rels.items():
+        if label in ("leads", "worksFor") and tail in districts and r.evidence.sentence and len(r.evidence.sentence) < 60 \
+                and not re.search(r"[。！？]", r.evidence.sentence):
+            pos = doc.text.find(r.evidence.sentence)
+            if pos >= 0:
+                marks.append((pos, districts[tail]))
+    marks.sort(key=lambda m: m[0])
+
+    def zone_at(offset: int) -> Entity | None:
+        current = None
+        for pos, zone in marks:
+            if pos <= offset:
+                current = zone
+        return current
+    return zone_at
+
+
+__all__ = ["extract", "norm"]

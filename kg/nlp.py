@@ -1,0 +1,44 @@
+"""Build the spaCy pipeline from kg/config.cfg: segmenter choice, or an installed zh_core_web_* base."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+from thinc.api import Config
+
+import kg.pipeline  # noqa: F401  (registers the components)
+
+CONFIG = Path(__file__).with_name("config.cfg")
+SEGMENTERS = ("char", "jieba", "pkuseg")
+VERSION = "kg-pipeline/1"  # bump when extraction changes: part of the cache key
+
+
+def build(segmenter: str = "char", pkuseg_model: str | Path | None = None,
+          model: str | None = None) -> Language:
+    """The extraction pipeline. `model` names an installed spaCy pipeline (zh_core_web_sm…)
+    whose tokenizer and ner are used in place of ours; our rules and relations are added."""
+    if model:
+        nlp = spacy.load(model)
+        if not nlp.has_pipe("parser") and not nlp.has_pipe("senter"):
+            nlp.add_pipe("sentencizer", first=True,
+                         config={"punct_chars": ["。", "！", "？", "!", "?", "；", "\n"]})
+        nlp.add_pipe("kg_entities", config={"use_ner": True})
+        nlp.add_pipe("kg_relations")
+        return nlp
+    if segmenter not in SEGMENTERS:
+        raise ValueError(f"unknown segmenter {segmenter!r}: choose one of {', '.join(SEGMENTERS)}")
+    if segmenter == "pkuseg" and not pkuseg_model:
+        raise ValueError("the pkuseg segmenter needs a model: pass --pkuseg-model DIR")
+    config = Config().from_disk(CONFIG)
+    config["nlp"]["tokenizer"]["segmenter"] = segmenter
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True)
+    if segmenter == "pkuseg":
+        nlp.tokenizer.initialize(pkuseg_model=str(pkuseg_model))
+    return nlp
+
+
+def version(nlp: Language) -> str:
+    """Identifies what the pipeline would extract: code version, segmenter, components."""
+    seg = getattr(nlp.tokenizer, "segmenter", "?")
+    return f"{VERSION}|{nlp.meta.get('name', 'kg')}|{seg}|{','.join(nlp.pipe_names)}"

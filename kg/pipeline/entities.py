@@ -1,0 +1,244 @@
+"""`kg_entities`: rule-based mentions by name structure, arbitrated with the statistical NER.
+
+Rules reach what a news-trained NER cannot: Projects and zones named by their suffix
+(…产业园, …核心区), government bodies (区工商联, 市委), divisions from the national
+adcode table, people after a post title or in a byline. Rules scan `doc.text` with
+regular expressions and map char offsets to tokens, so they work with any segmenter.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from kg import lexicon
+from kg.pipeline.ner import SPANS_KEY as NER_KEY
+
+HAN = r"\u4e00-\u9fff"
+RULES_KEY = "kg_rules"
+
+# Verbs and words that govern a following name: a name never extends left past them.
+GOVERNORS = set("""推动 加快 推进 建设 打造 启动 建成 启用 开工 引进 完善 提升 实施 支持 围绕 落实 建立 成立
+做好 深化 聚焦 加强 服务 保障 抓好 实现 参与 打响 投资 签约 落地 落户 竣工 投产 谋划 依托 力争 确保 完成
+全力 推进 发展 培育 壮大 招引 开展 举办 召开 出席 参加 访 经 由 据 与 和 及 或 同 跟 向 对 为 在 于 把 将 让 使
+以 从 自 至 到 是 有 等 了 的 地 得 着 也 都 还 又 并 而 更 最 很 年内 今年 去年 明年 目前 当前 持续 积极 全面
+加速 扎实 重点 主要 其中 包括 涉及 属于 作为 成为 形成 达到 启用 上 下 中 内 外 前 后 新建 续建 全市 全区 全省
+全国 各级 相关 一批 各类 所有 其他""".split())
+STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "q", "z", "ad")
+GENERIC = set("""重点 攻坚 政府 投资 高校 工程 建设 产业 重大 民生 基础 配套 公共 城市 在建 新建 亮点 示范 大 小 新 老
+这些 该 本 各 相关 其他 优质 高端 龙头 战略性 海洋 科技 创新 实体 工作 服务 管理 市场 经济 社会 发展 民营 国有
+中小 优势 特色 新兴 未来 现代 智慧 数字 绿色 文化 旅游 教育 医疗 交通 物流 生态 环保 安全 应急 农业 工业""".split())
+PUNCT_END = set("，。；：！？、,.;:!?）)”\n ")
+
+
+@dataclass(frozen=True)
+class Cand:
+    start: int
+    end: int
+    label: str
+    source: str
+    priority: int  # higher wins an overlap of equal length
+
+
+class EntityRules:
+    def __init__(self, name: str, use_ner: bool, label_map: dict[str, str]):
+        self.name = name
+        self.use_ner = use_ner
+        self.label_map = label_map  # labels of an upstream spaCy ner (zh_core_web_*) -> ours
+        self.lex = lexicon.load()
+
+    @cached_property
+    def _posseg(self):
+        import logging
+
+        import jieba
+        import jieba.posseg
+
+        jieba.setLogLevel(logging.WARNING)
+        return jieba.posseg
+
+    @cached_property
+    def _suffix_re(self) -> re.Pattern:
+        lex = self.lex
+        suffixes = {s: "Project" for s in lex.project_suffixes}
+        suffixes |= {s: "Organization" for s in lex.org_suffixes}
+        suffixes |= {s: "Enterprise" for s in lex.enterprise_suffixes}
+        suffixes |= {s: "District" for s in lex.zone_suffixes}
+        self._suffix_type = suffixes
+        alts = "|".join(map(re.escape, sorted(suffixes, key=len, reverse=True)))
+        return re.compile(f"(?:{alts})")
+
+    @cached_property
+    def _lexicon_re(self) -> re.Pattern:
+        names = set(self.lex.divisions) | self.lex.bodies | self.lex.countries
+        names = {n for n in names if len(n) >= 2}
+        return re.compile("|".join(map(re.escape, sorted(names, key=len, reverse=True))))
+
+    @cached_property
+    def _title_re(self) -> re.Pattern:
+        titles = sorted(self.lex.titles, key=len, reverse=True)
+        return re.compile("|".join(map(re.escape, titles)))
+
+    # -- candidate generators -------------------------------------------------------------
+    def lexicon_cands(self, text: str) -> list[Cand]:
+        out = []
+        for m in self._lexicon_re.finditer(text):
+            name = m.group()
+            label = "Organization" if name in self.lex.bodies else "District"
+            out.append(Cand(m.start(), m.end(), label, "lexicon", 2))
+        return out
+
+    def left_extend(self, text: str, end: int, limit: int = 20) -> int:
+        """Start of the name ending at `end`: walk left over words until a governing word,
+        punctuation, a function word (jieba POS) or a phase marker ends it; then drop
+        leading verbs (推动…, 擦亮…): a name does not start with one."""
+        lo = end
+        while lo > 0 and end - lo < limit and re.match(rf"[{HAN}A-Za-z0-9（）()“”·]", text[lo - 1]):
+            lo -= 1
+        words = [(w.word, w.flag) for w in self._posseg.cut(text[lo:end])]
+        if lo > 0 and end - lo >= limit and words:
+            words = words[1:]  # the window may have cut a word in two
+        kept: list[tuple[str, str]] = []
+        for word, flag in reversed(words):
+            if (word in GOVERNORS or word in self.lex.project_phase or flag.startswith(STOP_FLAGS)
+                    or re.fullmatch(r"\d+个?", word)):
+                break
+            kept.insert(0, (word, flag))
+        while kept and (kept[0][1].startswith(("v", "ad", "d")) or kept[0][0] in GENERIC and len(kept) > 1
+                        and kept[0][1].startswith("v")):
+            kept.pop(0)
+        start = end - sum(len(w) for w, _ in kept)
+        while start < end and re.match(r"[（）()”]", text[start]):
+            start += 1
+        return start
+
+    def suffix_cands(self, text: str) -> list[Cand]:
+        out = []
+        for m in self._suffix_re.finditer(text):
+            suffix, s, e = m.group(), m.start(), m.end()
+            title = self._title_re.match(text, s)
+            if title and title.end() > e:
+                continue  # 部 of 部长 is a post, not a body
+            label = self._suffix_type[suffix]
+            start = self.left_extend(text, s)
+            prefix = text[start:s]
+            if not prefix:
+                continue
+            if label == "Project" and self._generic(prefix):
+                continue
+            if len(suffix) == 1 and not (prefix in ("区", "市", "省", "县") or len(prefix) >= 2):
+                continue
+            if label in ("Organization", "District") and (prefix in GENERIC or self._generic(prefix)):
+                continue
+            if suffix.endswith("中心") and label == "Project" and not self._built(text, start):
+                label = "Organization"
+            # a phase or section right after a project name belongs to it: 校区二期, 基地项目
+            if label == "Project":
+                while (ph := next((p for p in self.lex.project_phase if text.startswith(p, e)), None)):
+                    e += len(ph)
+            out.append(Cand(start, e, label, "suffix", 3))
+        return out
+
+    def _generic(self, prefix: str) -> bool:
+        words = [w.word for w in self._posseg.cut(prefix)]
+        return all(w in GENERIC or re.fullmatch(r"[\d一二三四五六七八九十百千万亿]+", w) for w in words)
+
+    @staticmethod
+    def _built(text: str, start: int) -> bool:
+        """A 中心 being built (a Project) rather than one that works (an Organization)."""
+        before = text[max(0, start - 8):start]
+        return bool(re.search(r"建设|打造|推进|开工|建成|引进|落地|加快|投资|签约|竣工|投产", before))
+
+    def person_cands(self, text: str, ner_people: set[tuple[int, int]]) -> list[Cand]:
+        """People named right after a post title, in a byline, or as an interview's speaker."""
+        lex, out = self.lex, []
+        surname = "|".join(sorted(lex.surnames, key=len, reverse=True))
+        name_re = re.compile(rf"(?:{surname})[{HAN}]{{1,2}}")
+        starts = [m.end() for m in self._title_re.finditer(text)]
+        starts += [m.end() for m in re.finditer(r"(?:、|□(?:本报)?(?:记者|通讯员|实习生)?\s*)", text)]
+        for pos in starts:
+            m = name_re.match(text, pos)
+            if not m:
+                continue
+            ner = [e for s, e in ner_people if s == pos and 2 <= e - s <= 4]
+            if ner:
+                end = ner[0]
+            else:
+                end = self._name_end(text, pos, m.end())
+            name = text[pos:end]
+            if self._title_re.match(name) or name in lex.divisions or not self._looks_like_name(text, pos, end):
+                continue
+            src = "byline" if text[max(0, pos - 6):pos].find("□") >= 0 else "title"
+            out.append(Cand(pos, end, "Person", src, 4))
+        for m in re.finditer(rf"(?m)^[　 ]*((?:{surname})[{HAN}]{{1,2}})[：:]", text):
+            out.append(Cand(m.start(1), m.end(1), "Person", "speaker", 4))
+        return out
+
+    @staticmethod
+    def _name_end(text: str, pos: int, longest: int) -> int:
+        # 3 chars unless the third starts a new word: punctuation, 、, or a common verb after a name
+        if longest - pos == 3 and (longest >= len(text) or text[longest] in PUNCT_END
+                                   or text[longest] in "出介说表指强在主参等同一带"):
+            return longest
+        if longest - pos == 3 and text[pos + 2] in PUNCT_END | set("出介说表指强在主参等同一带和与为的"):
+            return pos + 2
+        return longest
+
+    def _looks_like_name(self, text: str, start: int, end: int) -> bool:
+        after = text[end:end + 1]
+        return not after or not re.match(r"[局委部办厅处院校会司]", after)
+
+    # -- arbitration ----------------------------------------------------------------------
+    def __call__(self, doc: Doc) -> Doc:
+        text = doc.text
+        cands: list[Cand] = []
+        ner_people: set[tuple[int, int]] = set()
+        if self.use_ner:
+            for span in doc.spans.get(NER_KEY, []):
+                cands.append(Cand(span.start_char, span.end_char, span.label_, "ner", 1))
+                if span.label_ == "Person":
+                    ner_people.add((span.start_char, span.end_char))
+            for ent in doc.ents:  # an upstream pipeline's ner, e.g. zh_core_web_sm
+                if label := self.label_map.get(ent.label_):
+                    cands.append(Cand(ent.start_char, ent.end_char, label, "ner", 1))
+        cands += self.lexicon_cands(text) + self.suffix_cands(text)
+        cands += self.person_cands(text, ner_people)
+        cands = [c for c in cands if self._keep(text, c)]
+        spans = []
+        for c in cands:
+            span = doc.char_span(c.start, c.end, c.label, alignment_mode="expand")
+            if span is not None:
+                spans.append((c, span))
+        # rules first (they know name structure), then the NER, then bare lexicon hits;
+        # within a tier the longest wins
+        rank = {"suffix": 0, "title": 0, "byline": 0, "speaker": 0, "ner": 1, "lexicon": 2}
+        spans.sort(key=lambda cs: (rank[cs[0].source], -(cs[1].end - cs[1].start), cs[1].start))
+        chosen, taken = [], set()
+        for _, span in spans:
+            if taken.isdisjoint(range(span.start, span.end)):
+                chosen.append(span)
+                taken.update(range(span.start, span.end))
+        chosen.sort(key=lambda sp: sp.start)
+        doc.spans[RULES_KEY] = [s for _, s in spans]
+        doc.ents = chosen
+        return doc
+
+    def _keep(self, text: str, c: Cand) -> bool:
+        name = text[c.start:c.end]
+        if re.search(r"\s", name) or len(name) < 2:
+            return False
+        if c.source == "ner" and c.label in ("Organization", "Enterprise"):
+            return len(name) <= 25 and not re.search(r"(企业|家|等|个|强)$|\d+家", name)
+        if c.label == "Person" and c.source == "ner":
+            return 2 <= len(name) <= 4 and self.lex.is_surname_start(name) and re.fullmatch(f"[{HAN}·]+", name)
+        return True
+
+
+@Language.factory("kg_entities", assigns=["doc.ents", "doc.spans"],
+                  default_config={"use_ner": True, "label_map": {"PERSON": "Person", "GPE": "District",
+                                                                 "ORG": "Organization"}})
+def make_entities(nlp: Language, name: str, use_ner: bool, label_map: dict[str, str]) -> EntityRules:
+    return EntityRules(name, use_ner, label_map)

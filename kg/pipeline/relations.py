@@ -1,0 +1,164 @@
+"""`kg_relations`: relations a sentence states by its structure.
+
+* leads / worksFor from post chains: 区财政局党组书记、局长李志强 -> leads 区财政局 (党组书记、局长);
+  a deputy (副…) or member post gives worksFor.
+* locatedIn from name structure: a division inside a project or zone name (京东方青岛基地 -> 青岛).
+* invests from the owner at the head of a project name (京东方青岛基地 -> 京东方), with the
+  amount of a 总投资…亿元 phrase in the same sentence.
+
+Each relation is a plain tuple `(head, tail, label, role, amount, confidence)` whose ends
+are `(start_char, end_char, entity_type)`; ends that are not in `doc.ents` (an owner inside
+a project name) are also stored in `doc.spans["kg_nested"]`.
+"""
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from kg import lexicon
+from kg.pipeline.entities import HAN, RULES_KEY
+
+NESTED_KEY = "kg_nested"
+End = tuple[int, int, str]
+CONNECTOR = re.compile(r"^[、，,（）()\s兼]*$")
+AMOUNT = re.compile(r"(?:总投资|投资总额|计划投资|投资)(?:约|超|达|近)?(\d+(?:\.\d+)?)\s*(亿|万)?元")
+BUILD_VERB = re.compile(r"(?:开工建设|投资建设|建设|打造|引进|签约落地|签约|落户|投资)$")
+
+
+class Rel(NamedTuple):
+    head: End
+    tail: End
+    label: str
+    role: str | None
+    amount: int | None
+    confidence: float
+
+
+def yuan(number: str, unit: str | None) -> int:
+    """总投资42亿元 -> 4200000000 (亿 = 10^8, 万 = 10^4)."""
+    scale = {"亿": 10**8, "万": 10**4}.get(unit or "", 1)
+    return round(float(number) * scale)
+
+
+class RelationRules:
+    def __init__(self, name: str):
+        self.name = name
+        self.lex = lexicon.load()
+        self.title_re = re.compile("|".join(map(re.escape, sorted(self.lex.titles, key=len, reverse=True))))
+        if not Doc.has_extension("relations"):
+            Doc.set_extension("relations", default=[])
+
+    def __call__(self, doc: Doc) -> Doc:
+        rels: list[Rel] = []
+        nested: list[Span] = []
+        for sent in doc.sents:
+            ents = [e for e in doc.ents if sent.start_char <= e.start_char and e.end_char <= sent.end_char]
+            rels += self.post_chains(doc.text, sent, ents)
+            rels += self.name_structure(doc, ents, nested)
+            rels = self.with_amounts(doc.text, sent, rels)
+        doc.spans[NESTED_KEY] = nested
+        doc._.relations = rels
+        return doc
+
+    # -- leads / worksFor -------------------------------------------------------------------
+    def post_chains(self, text: str, sent: Span, ents: list[Span]) -> list[Rel]:
+        out: list[Rel] = []
+        people = [e for e in ents if e.label_ == "Person"]
+        bodies = [e for e in ents if e.label_ in ("Organization", "District", "Enterprise")]
+        chains: dict[int, list[tuple[End | None, str]]] = {}
+        for p in people:
+            items = self._chain(text, sent.start_char, p.start_char, bodies)
+            if not items and people.index(p) > 0:
+                prev = people[people.index(p) - 1]
+                if CONNECTOR.match(text[prev.end_char:p.start_char]) and prev.start_char in chains:
+                    items = chains[prev.start_char]  # 区领导甲、乙、丙: the list shares the post
+            if not items:
+                continue
+            chains[p.start_char] = items
+            merged: dict[End | None, list[str]] = {}
+            for body, title in items:
+                merged.setdefault(body, []).append(title)
+            for body, titles in merged.items():
+                if body is None:
+                    continue
+                top = any(t in self.lex.top_titles for t in titles)
+                out.append(Rel((p.start_char, p.end_char, "Person"), body, "leads" if top else "worksFor",
+                               "、".join(titles), None, 0.9 if top else 0.8))
+        return out
+
+    def _chain(self, text: str, lo: int, person: int, bodies: list[Span]) -> list[tuple[End | None, str]]:
+        """Walk left from a person over titles and bodies joined only by connectors."""
+        items: list[tuple[int, int, str, End | None]] = []  # start, end, kind, body
+        pos = person
+        while pos > lo:
+            title = next((m for m in self.title_re.finditer(text, max(lo, pos - 8), pos) if m.end() == pos), None)
+            body = next((b for b in bodies if b.end_char == pos), None)
+            if body is not None:
+                items.append((body.start_char, pos, "body", (body.start_char, body.end_char, body.label_)))
+                pos = body.start_char
+            elif title is not None:
+                items.append((title.start(), pos, "title", None))
+                pos = title.start()
+            else:
+                gap = re.match(r"[、，,（）()\s兼]+$", text[max(lo, pos - 1):pos])
+                if gap and items:
+                    pos -= 1
+                    continue
+                break
+        if not items or items[0][2] != "title":
+            return []
+        chain: list[tuple[End | None, str]] = []
+        current: End | None = None
+        for start, end, kind, body in reversed(items):
+            if kind == "body":
+                current = body
+            else:
+                chain.append((current, text[start:end]))
+        return chain
+
+    # -- locatedIn / invests from the shape of a name ----------------------------------------
+    def name_structure(self, doc: Doc, ents: list[Span], nested: list[Span]) -> list[Rel]:
+        out: list[Rel] = []
+        inner = [s for s in doc.spans.get(RULES_KEY, [])]
+        text = doc.text
+        for e in ents:
+            if e.label_ not in ("Project", "District"):
+                continue
+            end = (e.start_char, e.end_char, e.label_)
+            parts = [s for s in inner if e.start_char <= s.start_char and s.end_char <= e.end_char
+                     and (s.start_char, s.end_char) != (e.start_char, e.end_char)]
+            owner = max((s for s in parts if s.start_char == e.start_char
+                         and s.label_ in ("Organization", "Enterprise")), key=len, default=None)
+            places = [s for s in parts if s.label_ == "District" and s.text not in self.lex.countries
+                      and (owner is None or s.start_char >= owner.end_char)]
+            if e.label_ == "Project" and owner is None and places and places[0].start_char - e.start_char >= 2:
+                head = text[e.start_char:places[0].start_char]  # 京东方青岛基地 -> 京东方
+                if re.fullmatch(f"[{HAN}“”]+", head) and head not in self.lex.divisions:
+                    kind = "Organization" if re.search(r"大学|学院|院$|所$|中心$", head) else "Enterprise"
+                    owner = doc.char_span(e.start_char, places[0].start_char, kind, alignment_mode="expand")
+            if owner is not None and e.label_ == "Project":
+                nested.append(owner)
+                out.append(Rel((owner.start_char, owner.end_char, owner.label_), end, "invests", None, None, 0.8))
+            for place in places:
+                if place.end_char - place.start_char < 2:
+                    continue
+                nested.append(place)
+                out.append(Rel((place.start_char, place.end_char, "District"), end, "locatedIn", None, None, 0.8)
+                           ._replace(head=end, tail=(place.start_char, place.end_char, "District")))
+        return out
+
+    def with_amounts(self, text: str, sent: Span, rels: list[Rel]) -> list[Rel]:
+        m = AMOUNT.search(sent.text)
+        if not m:
+            return rels
+        amount = yuan(m.group(1), m.group(2))
+        return [r._replace(amount=amount) if r.label == "invests" and r.amount is None
+                and sent.start_char <= r.tail[0] < sent.end_char else r for r in rels]
+
+
+@Language.factory("kg_relations", requires=["doc.ents", "doc.sents"], assigns=["doc._.relations"])
+def make_relations(nlp: Language, name: str) -> RelationRules:
+    return RelationRules(name)
