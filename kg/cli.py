@@ -1,0 +1,154 @@
+"""`kg`: a thin command line over kg.api.
+
+Exit codes: 0 all good, 1 some articles failed (each named at the end, the rest still
+processed), 2 usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+EXAMPLES = {
+    "build": "example:\n  kg build examples/corpus --out output/\n  kg build news/ --out out/ --segmenter jieba --jobs 2",
+    "extract": "example:\n  kg extract examples/corpus --out output/json\n  kg extract article.txt --out json/",
+    "evaluate": "example:\n  kg evaluate --gold ../shared/gold examples/corpus\n  kg evaluate --gold gold/ corpus/ --json",
+    "train": "example:\n  kg train --datasets ../shared/datasets",
+}
+
+
+class UsageError(Exception):
+    pass
+
+
+def _progress(desc: str) -> Callable[[Iterable], Iterable]:
+    def wrap(items: Iterable) -> Iterable:
+        if not sys.stderr.isatty():
+            return items
+        from tqdm import tqdm
+        return tqdm(items, desc=desc, unit="article")
+    return wrap
+
+
+def _pipeline(args: argparse.Namespace):
+    from kg import nlp
+    try:
+        return nlp.build(args.segmenter, args.pkuseg_model, args.model)
+    except (ValueError, OSError) as err:
+        raise UsageError(str(err)) from err
+
+
+def _run(args: argparse.Namespace):
+    from kg import api
+    from kg.ingest import IngestError
+    if not args.path.exists():
+        raise UsageError(f"{args.path}: no such file or folder")
+    try:
+        return api.run(args.path, _pipeline(args), _progress(args.command), args.jobs, args.max_bytes)
+    except IngestError as err:  # an empty folder: nothing to read at all
+        return api.Run(failures=[api.Failure(str(err.path), err.reason)])
+
+
+def _report(failures: list) -> int:
+    for f in failures:
+        print(f"failed: {f}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from kg import graph
+    from kg.export import files, html
+    result = _run(args)
+    if result.extractions:
+        kgraph = graph.merge(result.extractions)
+        rdf, nxg = graph.to_rdf(kgraph), graph.to_networkx(kgraph)
+        out: Path = args.out
+        files.write_turtle(rdf, out / "graph.ttl")
+        files.write_graphml(nxg, out / "graph.graphml")
+        files.write_csvs(kgraph, out / "entities.csv", out / "relations.csv")
+        html.write_html(nxg, out / "graph.html", title=f"zhkg — {args.path.name}")
+        print(f"{len(result.extractions)} articles -> {len(kgraph.nodes)} entities, "
+              f"{len(kgraph.edges)} relations, {len(rdf)} triples in {out}/")
+    return _report(result.failures)
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from kg.export import files
+    result = _run(args)
+    for ex in result.extractions:
+        files.write_json(ex, args.out)
+    print(f"{len(result.extractions)} articles -> {args.out}/")
+    return _report(result.failures)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from kg import evaluate
+    if not args.gold.is_dir():
+        raise UsageError(f"{args.gold}: not a folder of gold JSON files")
+    result = _run(args)
+    preds = {Path(ex.article.doc_id).stem: ex.to_gold() for ex in result.extractions}
+    scores = evaluate.score(args.gold, preds)
+    print(json.dumps(scores, ensure_ascii=False, indent=2) if args.json else evaluate.table(scores))
+    return _report(result.failures)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from kg.training import ner
+    if not (args.datasets / "cluener2020" / "train.json").exists():
+        raise UsageError(f"{args.datasets}: no cluener2020/train.json there")
+    print(ner.train(args.datasets, args.work, args.output))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kg", description="Knowledge graphs from Chinese news articles.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_: str, func) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_, description=help_, epilog=EXAMPLES[name],
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+        sp.set_defaults(func=func)
+        return sp
+
+    def corpus_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("path", type=Path, help="a .txt article or a folder of them (UTF-8 or GB18030)")
+        sp.add_argument("--segmenter", choices=["char", "jieba", "pkuseg"], default="char",
+                        help="word segmenter (default: char)")
+        sp.add_argument("--pkuseg-model", type=Path, help="a pkuseg model folder (with --segmenter pkuseg)")
+        sp.add_argument("--model", help="an installed spaCy pipeline to use as base, e.g. zh_core_web_sm")
+        sp.add_argument("--jobs", type=int, default=1, help="processes for extraction (default: 1)")
+        sp.add_argument("--max-bytes", type=int, default=20_000_000, help="skip larger files (default: 20 MB)")
+
+    b = command("build", "Build the graph: graph.ttl, graph.html, graph.graphml, entities.csv, relations.csv.",
+                cmd_build)
+    corpus_args(b)
+    b.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output)")
+    e = command("extract", "Write one JSON per article, in the gold format of ANNOTATION.md.", cmd_extract)
+    corpus_args(e)
+    e.add_argument("--out", type=Path, default=Path("output/json"), help="output folder")
+    v = command("evaluate", "Score extraction against gold JSON files: P/R/F1 per type and relation.",
+                cmd_evaluate)
+    corpus_args(v)
+    v.add_argument("--gold", type=Path, required=True, help="folder of <stem>.json gold files")
+    v.add_argument("--json", action="store_true", help="machine-readable output")
+    t = command("train", "Rebuild the shipped NER model (kg/models/ner) from public datasets.", cmd_train)
+    t.add_argument("--datasets", type=Path, default=Path("../shared/datasets"), help="the datasets folder")
+    t.add_argument("--work", type=Path, default=Path("build/ner"), help="scratch folder")
+    t.add_argument("--output", type=Path, default=Path(__file__).parent / "models" / "ner",
+                   help="where the trained model goes")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as err:
+        print(f"kg {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

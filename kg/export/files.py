@@ -1,0 +1,83 @@
+"""Turtle, GraphML, CSV and per-article JSON exports, each written atomically.
+
+Atomic: content goes to a temporary file in the target folder, then os.replace() swaps it
+in, so an interrupted build never leaves a half-written file behind.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import networkx as nx
+from rdflib import Graph
+
+from kg.graph import KnowledgeGraph
+from kg.types import Extraction
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success it replaces `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; outputs are for sharing
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_turtle(graph: Graph, path: Path) -> None:
+    # rdflib's turtle serializer sorts subjects and predicates: same graph, same bytes
+    write_text(path, graph.serialize(format="turtle"))
+
+
+def write_graphml(graph: nx.MultiDiGraph, path: Path) -> None:
+    flat = nx.MultiDiGraph()
+    for n, d in graph.nodes(data=True):  # GraphML holds scalars only: lists become JSON text
+        flat.add_node(n, **{k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v)
+                            for k, v in d.items()})
+    for u, v, k, d in graph.edges(keys=True, data=True):
+        flat.add_edge(u, v, key=k, **d)
+    with atomic_path(path) as tmp:
+        nx.write_graphml(flat, tmp, encoding="utf-8")
+
+
+def write_csvs(kgraph: KnowledgeGraph, entities_path: Path, relations_path: Path) -> None:
+    ents = io.StringIO()
+    w = csv.writer(ents)
+    w.writerow(["iri", "type", "name", "aliases", "articles", "confidence"])
+    for iri in sorted(kgraph.nodes):
+        n = kgraph.nodes[iri]
+        docs = sorted({m.evidence.doc_id for m in n.mentions})
+        w.writerow([iri, n.type, n.name, "|".join(sorted(n.aliases)), "|".join(docs), round(n.confidence, 2)])
+    rels = io.StringIO()
+    w = csv.writer(rels)
+    w.writerow(["head", "relation", "tail", "role", "amount", "confidence", "article", "sentence"])
+    for key in sorted(kgraph.edges):
+        e = kgraph.edges[key]
+        w.writerow([kgraph.nodes[e.head].name, e.relation, kgraph.nodes[e.tail].name, e.role or "",
+                    e.amount or "", round(e.confidence, 2), e.evidence[0].doc_id, e.evidence[0].sentence])
+    write_text(entities_path, ents.getvalue())
+    write_text(relations_path, rels.getvalue())
+
+
+def write_json(extraction: Extraction, folder: Path) -> Path:
+    """`<stem>.json` in the gold format of ANNOTATION.md."""
+    path = folder / (Path(extraction.article.doc_id).stem + ".json")
+    write_text(path, json.dumps(extraction.to_gold(), ensure_ascii=False, indent=2) + "\n")
+    return path

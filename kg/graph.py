@@ -1,0 +1,180 @@
+"""Merge per-article extractions into one graph, then project it to RDF and NetworkX.
+
+Merging is its own step (extraction never sees other articles): entities of one type
+whose names match across articles (NFKC, no whitespace, or a name equal to another's
+alias) become one node; relations are keyed by their resolved ends.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import quote
+
+import networkx as nx
+from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCTERMS, PROV, SKOS
+
+from kg.resolve import norm
+from kg.types import Article, Evidence, Extraction, Mention
+from kg.vocab import KG
+
+ID = Namespace("https://w3id.org/zhkg/id/")
+
+
+def entity_iri(etype: str, name: str) -> URIRef:
+    """Stable (same name and type -> same IRI across runs) and safe for any name."""
+    return ID[f"{etype.lower()}/{quote(norm(name), safe='')}"]
+
+
+def article_iri(doc_id: str) -> URIRef:
+    return ID[f"article/{quote(doc_id, safe='')}"]
+
+
+def _hash(*parts: object) -> str:
+    return hashlib.sha1("\x1f".join(map(str, parts)).encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class Node:
+    iri: URIRef
+    type: str
+    name: str
+    aliases: set[str] = field(default_factory=set)
+    mentions: list[Mention] = field(default_factory=list)
+    confidence: float = 0.0
+
+
+@dataclass
+class Edge:
+    head: URIRef
+    relation: str
+    tail: URIRef
+    evidence: list[Evidence] = field(default_factory=list)
+    role: str | None = None
+    amount: int | None = None
+    confidence: float = 0.0
+
+
+@dataclass
+class KnowledgeGraph:
+    nodes: dict[URIRef, Node]
+    edges: dict[tuple[URIRef, str, URIRef], Edge]
+    articles: list[Article]
+
+
+def merge(extractions: list[Extraction]) -> KnowledgeGraph:
+    extractions = sorted(extractions, key=lambda x: x.article.doc_id)
+    # one key per (type, normalised name); aliases that equal another entity's name join it
+    names: dict[tuple[str, str], URIRef] = {}
+    nodes: dict[URIRef, Node] = {}
+    for ex in extractions:
+        for e in ex.entities:
+            key = (e.type, norm(e.name))
+            iri = names.get(key) or next((names[(e.type, norm(a))] for a in e.aliases
+                                          if (e.type, norm(a)) in names and len(norm(a)) > 2), None)
+            if iri is None:
+                iri = names[key] = entity_iri(e.type, e.name)
+                nodes[iri] = Node(iri, e.type, e.name)
+            names.setdefault(key, iri)
+            node = nodes[iri]
+            node.aliases |= {a for a in e.aliases if norm(a) != norm(node.name)}
+            node.mentions += e.mentions
+            node.confidence = max(node.confidence, e.confidence)
+    edges: dict[tuple[URIRef, str, URIRef], Edge] = {}
+    for ex in extractions:
+        local = {e.name: names[(e.type, norm(e.name))] for e in ex.entities}
+        for r in ex.relations:
+            head, tail = local.get(r.head), local.get(r.tail)
+            if head is None or tail is None or head == tail:
+                continue
+            edge = edges.setdefault((head, r.relation, tail), Edge(head, r.relation, tail))
+            edge.evidence.append(r.evidence)
+            edge.role = edge.role or r.role
+            edge.amount = edge.amount or r.amount
+            edge.confidence = max(edge.confidence, r.confidence)
+    return KnowledgeGraph(nodes, edges, [ex.article for ex in extractions])
+
+
+def _ev_node(g: Graph, kind: URIRef, ev: Evidence, *key: object) -> URIRef:
+    node = ID[f"{'mention' if kind == KG.Mention else 'evidence'}/{_hash(ev.doc_id, ev.start, ev.end, *key)}"]
+    g.add((node, RDF.type, kind))
+    g.add((node, PROV.wasDerivedFrom, article_iri(ev.doc_id)))
+    g.add((node, KG.sentence, Literal(ev.sentence, lang="zh")))
+    g.add((node, KG.sentenceIndex, Literal(ev.sent_index)))
+    g.add((node, KG.beginIndex, Literal(ev.start)))
+    g.add((node, KG.endIndex, Literal(ev.end)))
+    return node
+
+
+def to_rdf(kgraph: KnowledgeGraph) -> Graph:
+    g = Graph()
+    g.bind("kg", KG)
+    g.bind("id", ID)
+    g.bind("skos", SKOS)
+    g.bind("prov", PROV)
+    g.bind("dcterms", DCTERMS)
+    for a in kgraph.articles:
+        iri = article_iri(a.doc_id)
+        g.add((iri, RDF.type, KG.Article))
+        g.add((iri, KG.fileName, Literal(a.doc_id, datatype=XSD.string)))
+        g.add((iri, KG.sha256, Literal(a.sha256, datatype=XSD.string)))
+        if a.title:
+            g.add((iri, DCTERMS.title, Literal(a.title, lang="zh")))
+        if a.date:
+            g.add((iri, DCTERMS.date, Literal(a.date)))
+        for name in a.reporters:
+            g.add((iri, KG.reporter, entity_iri("Person", name)))
+    for node in kgraph.nodes.values():
+        g.add((node.iri, RDF.type, getattr(KG, node.type)))
+        g.add((node.iri, RDFS.label, Literal(node.name, lang="zh")))
+        g.add((node.iri, SKOS.prefLabel, Literal(node.name, lang="zh")))
+        g.add((node.iri, KG.confidence, Literal(Decimal(str(round(node.confidence, 2))))))
+        for alias in sorted(node.aliases):
+            g.add((node.iri, SKOS.altLabel, Literal(alias, lang="zh")))
+        for m in node.mentions:
+            g.add((node.iri, PROV.wasDerivedFrom, article_iri(m.evidence.doc_id)))
+            ev = Evidence(m.evidence.doc_id, m.evidence.sentence, m.evidence.sent_index, *_mention_span(kgraph, m))
+            mention = _ev_node(g, KG.Mention, ev, node.iri)
+            g.add((mention, KG.mentionOf, node.iri))
+    for edge in kgraph.edges.values():
+        prop = getattr(KG, edge.relation)
+        g.add((edge.head, prop, edge.tail))
+        st = ID[f"statement/{_hash(edge.head, edge.relation, edge.tail)}"]
+        g.add((st, RDF.type, KG.Statement))
+        g.add((st, RDF.subject, edge.head))
+        g.add((st, RDF.predicate, prop))
+        g.add((st, RDF.object, edge.tail))
+        g.add((st, KG.confidence, Literal(Decimal(str(round(edge.confidence, 2))))))
+        if edge.role:
+            g.add((st, KG.role, Literal(edge.role, lang="zh")))
+        if edge.amount:
+            g.add((st, KG.amount, Literal(edge.amount, datatype=XSD.integer)))
+        for ev in edge.evidence:
+            g.add((st, KG.evidence, _ev_node(g, KG.Evidence, ev)))
+    return g
+
+
+def _mention_span(kgraph: KnowledgeGraph, m: Mention) -> tuple[int, int]:
+    article = next((a for a in kgraph.articles if a.doc_id == m.evidence.doc_id), None)
+    return article.source_span(m.start, m.end) if article else (m.start, m.end)
+
+
+def to_networkx(kgraph: KnowledgeGraph) -> nx.MultiDiGraph:
+    """A MultiDiGraph of the same facts: node attrs type, label, aliases, sources."""
+    g = nx.MultiDiGraph()
+    for iri in sorted(kgraph.nodes):
+        node = kgraph.nodes[iri]
+        sources = sorted({(m.evidence.doc_id, m.evidence.sentence) for m in node.mentions})
+        g.add_node(str(iri), type=node.type, label=node.name, aliases=sorted(node.aliases),
+                   confidence=node.confidence, sources=[{"doc": d, "sentence": s} for d, s in sources])
+    for key in sorted(kgraph.edges):
+        e = kgraph.edges[key]
+        ev = e.evidence[0]
+        attrs = {"relation": e.relation, "confidence": e.confidence, "doc": ev.doc_id, "sentence": ev.sentence}
+        if e.role:
+            attrs["role"] = e.role
+        if e.amount:
+            attrs["amount"] = e.amount
+        g.add_edge(str(e.head), str(e.tail), key=e.relation, **attrs)
+    return g
