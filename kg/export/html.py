@@ -106,9 +106,13 @@ def _layout(nodes: list[str], pairs: list[tuple[str, str]]) -> dict[str, tuple[i
         index = {v: i for i, v in enumerate(nodes)}
         e = np.array([(index[u], index[v]) for u, v in pairs], dtype=np.int64).reshape(-1, 2)
         xy = _spring(n, e[:, 0], e[:, 1])
-    xy -= xy.mean(axis=0)
+    xy -= np.median(xy, axis=0)
+    # repulsion flings isolated nodes far out; pull them onto a ring so the fit view stays useful
+    r = np.hypot(xy[:, 0], xy[:, 1])
+    cap = float(np.percentile(r, 95)) * 1.15 or 1.0
+    xy *= (np.minimum(r, cap) / np.maximum(r, 1e-9))[:, None]
     extent = float(np.abs(xy).max()) or 1.0
-    xy *= max(250.0, 60.0 * math.sqrt(n)) / extent   # ~ a node's width between neighbours
+    xy *= max(250.0, 80.0 * math.sqrt(n)) / extent   # ~ a node's width between neighbours
     return {v: (int(round(px)), int(round(py))) for v, (px, py) in zip(nodes, xy)}
 
 

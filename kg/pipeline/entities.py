@@ -31,6 +31,7 @@ STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "q", "
 GENERIC = set("""重点 攻坚 政府 投资 高校 工程 建设 产业 重大 民生 基础 配套 公共 城市 在建 新建 亮点 示范 大 小 新 老
 这些 该 本 各 相关 其他 优质 高端 龙头 战略性 海洋 科技 创新 实体 工作 服务 管理 市场 经济 社会 发展 民营 国有
 中小 优势 特色 新兴 未来 现代 智慧 数字 绿色 文化 旅游 教育 医疗 交通 物流 生态 环保 安全 应急 农业 工业""".split())
+GENERIC_TAIL = r"(建设|布局|部署|发展|水平|精神|格局|特色化|体系|机制|模式|方法|清单|工作)$|^(深化|推进|加快|全面|准确|紧紧)"
 PUNCT_END = set("，。；：！？、,.;:!?）)”\n ")
 
 
@@ -49,6 +50,7 @@ class EntityRules:
         self.use_ner = use_ner
         self.label_map = label_map  # labels of an upstream spaCy ner (zh_core_web_*) -> ours
         self.lex = lexicon.load()
+        self.common_surnames = self.lex.common_surnames
 
     @cached_property
     def _posseg(self):
@@ -111,6 +113,8 @@ class EntityRules:
                         and kept[0][1].startswith("v")):
             kept.pop(0)
         start = end - sum(len(w) for w, _ in kept)
+        if text.startswith("访", start) and (start == 0 or text[start - 1] in "—-－ 　\n"):
+            start += 1  # ——访某某: the interview marker
         while start < end and re.match(r"[（）()”]", text[start]):
             start += 1
         return start
@@ -123,11 +127,19 @@ class EntityRules:
             if title and title.end() > e:
                 continue  # 部 of 部长 is a post, not a body
             label = self._suffix_type[suffix]
+            if suffix == "号线":  # metro lines: 地铁6号线, 13号线
+                num = re.search(r"(?:地铁|轨道交通)?\d+$", text[max(0, s - 8):s])
+                if num:
+                    out.append(Cand(s - len(num.group()), self._phase_end(text, e), "Project", "suffix", 3))
+                continue
+            if not self._suffix_is_word(text, s, e):
+                continue  # 举办, 开好局: the suffix is part of a verb phrase
             start = self.left_extend(text, s)
             prefix = text[start:s]
             if not prefix:
                 continue
-            if label == "Project" and self._generic(prefix):
+            if label == "Project" and (self._generic(prefix) or suffix in ("项目", "工程", "二期", "三期", "一期")
+                                       and not self._specific(prefix)):
                 continue
             if len(suffix) == 1 and not (prefix in ("区", "市", "省", "县") or len(prefix) >= 2):
                 continue
@@ -137,10 +149,30 @@ class EntityRules:
                 label = "Organization"
             # a phase or section right after a project name belongs to it: 校区二期, 基地项目
             if label == "Project":
-                while (ph := next((p for p in self.lex.project_phase if text.startswith(p, e)), None)):
-                    e += len(ph)
+                e = self._phase_end(text, e)
             out.append(Cand(start, e, label, "suffix", 3))
         return out
+
+    def _phase_end(self, text: str, end: int) -> int:
+        """A phase or section right after a project name belongs to it: 校区二期, 基地项目."""
+        while (ph := next((p for p in self.lex.project_phase if text.startswith(p, end)), None)):
+            end += len(ph)
+        return end
+
+    def _suffix_is_word(self, text: str, s: int, e: int) -> bool:
+        if e - s > 1:
+            return True
+        pos = max(0, s - 6)
+        for w in self._posseg.cut(text[pos:e + 1]):
+            if pos <= s < pos + len(w.word):
+                return pos + len(w.word) == e and not w.flag.startswith("v")
+            pos += len(w.word)
+        return False
+
+    def _specific(self, prefix: str) -> bool:
+        """A project called …项目 needs a name in front: a place, an organisation, a quote."""
+        return bool(re.search(r"[“”《》A-Za-z]", prefix)) or any(
+            w.flag in ("ns", "nr", "nt", "nz", "nrt", "j", "eng") for w in self._posseg.cut(prefix))
 
     def _generic(self, prefix: str) -> bool:
         words = [w.word for w in self._posseg.cut(prefix)]
@@ -158,7 +190,7 @@ class EntityRules:
         surname = "|".join(sorted(lex.surnames, key=len, reverse=True))
         name_re = re.compile(rf"(?:{surname})[{HAN}]{{1,2}}")
         starts = [m.end() for m in self._title_re.finditer(text)]
-        starts += [m.end() for m in re.finditer(r"(?:、|□(?:本报)?(?:记者|通讯员|实习生)?\s*)", text)]
+        starts += [m.end() for m in re.finditer(r"□(?:本报)?(?:记者|通讯员|实习生)?\s*", text)]
         for pos in starts:
             m = name_re.match(text, pos)
             if not m:
@@ -173,6 +205,10 @@ class EntityRules:
                 continue
             src = "byline" if text[max(0, pos - 6):pos].find("□") >= 0 else "title"
             out.append(Cand(pos, end, "Person", src, 4))
+            # a list of people sharing the post: 区领导甲、乙、丙
+            while (nxt := name_re.match(text, end + 1)) and text[end] == "、":
+                pos, end = nxt.start(), self._name_end(text, nxt.start(), nxt.end())
+                out.append(Cand(pos, end, "Person", "title", 4))
         for m in re.finditer(rf"(?m)^[　 ]*((?:{surname})[{HAN}]{{1,2}})[：:]", text):
             out.append(Cand(m.start(1), m.end(1), "Person", "speaker", 4))
         return out
@@ -233,7 +269,13 @@ class EntityRules:
         if c.source == "ner" and c.label in ("Organization", "Enterprise"):
             return len(name) <= 25 and not re.search(r"(企业|家|等|个|强)$|\d+家", name)
         if c.label == "Person" and c.source == "ner":
-            return 2 <= len(name) <= 4 and self.lex.is_surname_start(name) and re.fullmatch(f"[{HAN}·]+", name)
+            # the NER alone is trusted for a person with one of the ~120 commonest surnames
+            return 2 <= len(name) <= 4 and (name[0] in self.common_surnames or name[:2] in self.lex.surnames) \
+                and re.fullmatch(f"[{HAN}·]+", name) is not None and not re.search(r"[化性率区省市县]$", name)
+        if c.source == "ner" and re.search(GENERIC_TAIL, name):
+            return False
+        if c.source == "ner" and c.label == "Organization":  # the NER's bodies need a body's ending
+            return name in self.lex.bodies or name.endswith(self.lex.org_suffixes)
         return True
 
 
