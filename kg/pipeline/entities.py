@@ -25,7 +25,7 @@ GOVERNORS = set("""推动 加快 推进 建设 打造 启动 建成 启用 开�
 做好 深化 聚焦 加强 服务 保障 抓好 实现 参与 打响 投资 签约 落地 落户 竣工 投产 谋划 依托 力争 确保 完成
 全力 推进 发展 培育 壮大 招引 开展 举办 召开 出席 参加 访 经 由 据 与 和 及 或 同 跟 向 对 为 在 于 把 将 让 使
 以 从 自 至 到 是 有 等 了 的 地 得 着 也 都 还 又 并 而 更 最 很 年内 今年 去年 明年 目前 当前 持续 积极 全面
-加速 扎实 重点 主要 其中 包括 涉及 属于 作为 成为 形成 达到 启用 上 下 中 内 外 前 后 新建 续建 全市 全区 全省
+加速 扎实 主要 其中 包括 涉及 属于 作为 成为 形成 达到 启用 上 下 中 内 外 前 后 新建 续建 全市 全区 全省
 全国 各级 相关 一批 各类 所有 其他""".split())
 STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "q", "z", "ad")
 GENERIC = set("""重点 攻坚 政府 投资 高校 工程 建设 产业 重大 民生 基础 配套 公共 城市 在建 新建 亮点 示范 大 小 新 老
@@ -70,7 +70,8 @@ class EntityRules:
         suffixes |= {s: "Enterprise" for s in lex.enterprise_suffixes}
         suffixes |= {s: "District" for s in lex.zone_suffixes}
         self._suffix_type = suffixes
-        alts = "|".join(map(re.escape, sorted(suffixes, key=len, reverse=True)))
+        self._suffix_order = sorted(suffixes, key=len, reverse=True)
+        alts = "|".join(map(re.escape, self._suffix_order))
         return re.compile(f"(?:{alts})")
 
     @cached_property
@@ -104,7 +105,11 @@ class EntityRules:
         if lo > 0 and end - lo >= limit and words:
             words = words[1:]  # the window may have cut a word in two
         kept: list[tuple[str, str]] = []
-        for word, flag in reversed(words):
+        for i in range(len(words) - 1, -1, -1):
+            word, flag = words[i]
+            if word == "和" and kept and i > 0 and words[i - 1][1].startswith(("n", "vn")):
+                kept.insert(0, (word, flag))  # 发展和改革局, 文化和旅游局
+                continue
             if (word in GOVERNORS or word in self.lex.project_phase or flag.startswith(STOP_FLAGS)
                     or re.fullmatch(r"\d+个?", word)):
                 break
@@ -122,7 +127,12 @@ class EntityRules:
     def suffix_cands(self, text: str) -> list[Cand]:
         out = []
         for m in self._suffix_re.finditer(text):
-            suffix, s, e = m.group(), m.start(), m.end()
+            s, e = m.start(), m.end()
+            # the longest suffix that leaves a name in front: 国际旅游度假区 -> 国际旅游 + 度假区
+            s = next((e - len(x) for x in self._suffix_order if text.endswith(x, 0, e) and e - len(x) > 0
+                      and re.match(f"[{HAN}A-Za-z0-9）)”]", text[e - len(x) - 1])
+                      and (e - len(x) == s or len(x) < e - s)), s)
+            suffix = text[s:e]
             title = self._title_re.match(text, s)
             if title and title.end() > e:
                 continue  # 部 of 部长 is a post, not a body

@@ -102,6 +102,10 @@ class RelationRules:
             elif title is not None:
                 items.append((title.start(), pos, "title", None))
                 pos = title.start()
+            elif text[pos - 1] in "）)" and items and (open_ := max(text.rfind("（", lo, pos), text.rfind("(", lo, pos))) > lo \
+                    and pos - open_ <= 25 and not any(b.start_char > open_ and b.end_char < pos for b in bodies
+                                                      if self.title_re.match(text, b.end_char)):
+                pos = open_  # an aside in brackets, e.g. 区工商联（民营经济发展局）: its name's alias
             else:
                 gap = re.match(r"[、，,（）()\s兼]+$", text[max(lo, pos - 1):pos])
                 if gap and items:
