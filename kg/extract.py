@@ -7,6 +7,7 @@ parallelises and caches per article; merging across articles is kg/graph.py's jo
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
 
 from spacy.tokens import Doc, Span
@@ -19,25 +20,32 @@ from kg.types import Article, Entity, Evidence, Extraction, Mention, Relation
 BUILD = re.compile(r"(?:开工建设|投资建设|建设|打造|推进|推动|加快|引进|签约|落地|落户|启动|建成)")
 
 
-def evidence_for(article: Article, doc: Doc, start: int) -> Evidence:
-    sents = list(doc.sents)
-    for i, sent in enumerate(sents):
-        if sent.start_char <= start < sent.end_char:
-            s, e = article.source_span(sent.start_char, sent.end_char)
-            return Evidence(article.doc_id, sent.text.strip(), i, s, e)
-    return Evidence(article.doc_id, "", -1, 0, 0)
+class Sentences:
+    """Sentence lookup by character offset (doc.sents and doc.text rebuild on every access)."""
+
+    def __init__(self, doc: Doc, article: Article):
+        self.article = article
+        self.bounds = [(s.start_char, s.end_char, s.text.strip()) for s in doc.sents]
+        self.starts = [b[0] for b in self.bounds]
+
+    def evidence(self, start: int) -> Evidence:
+        i = bisect_right(self.starts, start) - 1
+        if i < 0:
+            return Evidence(self.article.doc_id, "", -1, 0, 0)
+        s, e, text = self.bounds[i]
+        return Evidence(self.article.doc_id, text, i, *self.article.source_span(s, e))
 
 
 def extract(doc: Doc, article: Article) -> Extraction:
     lex = lexicon.load()
+    text, sents = doc.text, Sentences(doc, article)
     spans: list[Span] = list(doc.ents) + list(doc.spans.get(NESTED_KEY, []))
-    mentions = [Mention(s.text, s.label_, s.start_char, s.end_char, "ner", evidence_for(article, doc, s.start_char))
+    mentions = [Mention(s.text, s.label_, s.start_char, s.end_char, "ner", sents.evidence(s.start_char))
                 for s in spans]
     for name in article.reporters:  # bylines name people even where the text layout hides them
-        pos = doc.text.find(name)
-        mentions.append(Mention(name, "Person", max(pos, 0), max(pos, 0) + len(name), "byline",
-                                evidence_for(article, doc, max(pos, 0))))
-    resolver = Resolver(doc.text, mentions)
+        pos = max(text.find(name), 0)
+        mentions.append(Mention(name, "Person", pos, pos + len(name), "byline", sents.evidence(pos)))
+    resolver = Resolver(text, mentions)
     entities = resolver.entities()
     name_of = resolver.name_of
 
@@ -53,11 +61,11 @@ def extract(doc: Doc, article: Article) -> Extraction:
                                  amount or (old.amount if old else None), max(conf, old.confidence if old else 0))
 
     def end_name(end: End) -> str | None:
-        return name_of(doc.text[end[0]:end[1]], end[2])
+        return name_of(text[end[0]:end[1]], end[2])
 
     for r in doc._.relations:
         r = Rel(*r)
-        add(end_name(r.head), r.label, end_name(r.tail), evidence_for(article, doc, r.tail[0]),
+        add(end_name(r.head), r.label, end_name(r.tail), sents.evidence(r.tail[0]),
             r.role, r.amount, r.confidence)
 
     # -- article-level inference: the home district, its city and province -------------------
@@ -90,7 +98,7 @@ def extract(doc: Doc, article: Article) -> Extraction:
                 add(d.name, "locatedIn", p.name, first_ev(d), conf=0.9)
 
     # interviews: a zone whose leader heads a section owns the projects listed in it
-    section_zone = _section_zones(doc, entities, rels)
+    section_zone = _section_zones(text, entities, rels)
     level = {"区": home, "新": home, "工": home, "管": home, "市": city, "省": province}
     for o in by_type["Organization"]:
         place = level.get(o.name[0]) if re.match(r"^(区|新区|工委|管委|市|省)", o.name) else None
@@ -109,20 +117,20 @@ def extract(doc: Doc, article: Article) -> Extraction:
             add(p.name, "locatedIn", zone.name, m.evidence, conf=0.6)
             if home is not None and zone is not home:
                 add(p.name, "locatedIn", home.name, m.evidence, conf=0.5)
-            before = doc.text[max(0, m.start - 12):m.start]
+            before = text[max(0, m.start - 12):m.start]
             if BUILD.search(before) and section_zone(m.start) is not None:
                 add(zone.name, "invests", p.name, m.evidence, conf=0.5)
     return Extraction(article, entities, sorted(rels.values(), key=lambda r: (r.head, r.relation, r.tail)))
 
 
-def _section_zones(doc: Doc, entities: list[Entity], rels: dict):
+def _section_zones(text: str, entities: list[Entity], rels: dict):
     """Offset -> the District whose leader a heading introduces (interview series)."""
     districts = {e.name: e for e in entities if e.type == "District"}
     marks: list[tuple[int, Entity]] = []
     for (head, label, tail), r in rels.items():
         if label in ("leads", "worksFor") and tail in districts and r.evidence.sentence and len(r.evidence.sentence) < 60 \
                 and not re.search(r"[。！？]", r.evidence.sentence):
-            pos = doc.text.find(r.evidence.sentence)
+            pos = text.find(r.evidence.sentence)
             if pos >= 0:
                 marks.append((pos, districts[tail]))
     marks.sort(key=lambda m: m[0])

@@ -135,7 +135,8 @@ class Resolver:
                 name = min(forms, key=lambda f: (len(norm(f)), f))
             if etype in ("Organization", "Enterprise") and len(keys) > 1:
                 # the bare short name, not 区工商联（民发局）
-                name = min((f for f in forms if "(" not in norm(f)), key=lambda f: (len(f), f), default=name)
+                bare = [f for f in forms if "(" not in norm(f)]
+                name = max(bare, key=lambda f: (sum(self.surface[forms[f]].values()), len(f), f), default=name)
             mentions = sorted((m for k in keys for m in self.mentions[k]), key=lambda m: m.start)
             if not mentions and etype == "Project":
                 continue

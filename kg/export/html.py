@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 import tempfile
 from pathlib import Path
@@ -40,15 +41,19 @@ SEED = 7
 
 def _js(value: Any) -> Markup:
     """JSON safe inside <script>: nothing in it can close the tag or start markup."""
-    text = json.dumps(value, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                     ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, esc)
     return Markup(text)
 
 
+def _number(value: Any) -> float | None:
+    return None if isinstance(value, bool) or not isinstance(value, numbers.Real) else float(value)
+
+
 def _amount(yuan: Any) -> str:
-    if not isinstance(yuan, (int, float)) or isinstance(yuan, bool):
+    if (yuan := _number(yuan)) is None:
         return ""
     if abs(yuan) >= 1e8:
         return f"{yuan / 1e8:g}亿元"
@@ -117,8 +122,7 @@ def _layout(nodes: list[str], pairs: list[tuple[str, str]]) -> dict[str, tuple[i
 
 
 def _node_tip(iri: str, kind: str, label: str, aliases: list[str], sources: list[dict]) -> str:
-    colour_zh = TYPES.get(kind, OTHER)[1]
-    lines = [f"{label}", f"{colour_zh} {kind}"]
+    lines = [label, f"{TYPES.get(kind, OTHER)[1]} {kind}"]
     if aliases:
         lines.append("别名 aliases: " + "、".join(aliases))
     lines.append(iri)
@@ -136,8 +140,8 @@ def _edge_tip(src: str, dst: str, d: dict) -> str:
         lines.append(f"角色 role: {d['role']}")
     if _amount(d.get("amount")):
         lines.append(f"金额 amount: {_amount(d.get('amount'))}")
-    if isinstance(d.get("confidence"), (int, float)):
-        lines.append(f"置信度 confidence: {d['confidence']:.2f}")
+    if (conf := _number(d.get("confidence"))) is not None:
+        lines.append(f"置信度 confidence: {conf:.2f}")
     if d.get("sentence"):
         lines.append(f"[{d.get('doc', '')}] {_clip(str(d['sentence']))}")
     return "\n".join(lines)
@@ -180,8 +184,8 @@ def build_network(graph: nx.MultiDiGraph, title: str = "zhkg") -> Network:
     nodes = sorted(graph.nodes, key=str)
     edges = sorted(graph.edges(keys=True, data=True),
                    key=lambda e: (str(e[0]), str(e[1]), str(e[3].get("relation", "")), str(e[2])))
-    pairs = sorted({tuple(sorted((str(u), str(v)))) for u, v, _, _ in edges if u != v})
-    pos = _layout([str(v) for v in nodes], pairs)  # type: ignore[arg-type]
+    pairs = sorted({(min(str(u), str(v)), max(str(u), str(v))) for u, v, _, _ in edges if u != v})
+    pos = _layout([str(v) for v in nodes], pairs)
     small = len(nodes) < SMALL
 
     net = Network(height="100%", width="100%", directed=True, notebook=False,
@@ -212,11 +216,11 @@ def build_network(graph: nx.MultiDiGraph, title: str = "zhkg") -> Network:
             extra["smooth"] = {"enabled": True, "type": "curvedCW", "roundness": 0.15 * k}
         net.add_edge(su, sv, id=f"e{i}", label=rel, title=_edge_tip(labels[su], labels[sv], d),
                      relation=rel, role=str(d.get("role") or ""), amount=_amount(d.get("amount")),
-                     confidence=d.get("confidence"), doc=str(d.get("doc") or ""),
+                     confidence=_number(d.get("confidence")), doc=str(d.get("doc") or ""),
                      sentence=str(d.get("sentence") or ""), **extra)
     net.options = _options(small)
-    meta = {"title": title, "font": FONT,
-            "types": [{"key": k, "color": c, "zh": zh} for k, (c, zh) in TYPES.items()]
+    meta = {"title": title,
+            "types": [{"key": t, "color": c, "zh": zh} for t, (c, zh) in TYPES.items()]
             + [{"key": "Other", "color": OTHER[0], "zh": OTHER[1]}],
             "relations": RELATIONS, "physics": small}
     net.templateEnv = _environment(meta)

@@ -54,11 +54,14 @@ class RelationRules:
     def __call__(self, doc: Doc) -> Doc:
         rels: list[Rel] = []
         nested: list[Span] = []
+        all_ents = list(doc.ents)  # doc.ents and doc.spans build new Spans on every access
+        inner = list(doc.spans.get(RULES_KEY, []))
+        text = doc.text  # also rebuilt from the tokens on every access
         for sent in doc.sents:
-            ents = [e for e in doc.ents if sent.start_char <= e.start_char and e.end_char <= sent.end_char]
-            rels += self.post_chains(doc.text, sent, ents)
-            rels += self.name_structure(doc, ents, nested)
-            rels = self.with_amounts(doc.text, sent, rels)
+            ents = [e for e in all_ents if sent.start_char <= e.start_char and e.end_char <= sent.end_char]
+            parts = [s for s in inner if sent.start_char <= s.start_char and s.end_char <= sent.end_char]
+            sent_rels = self.post_chains(text, sent, ents) + self.name_structure(doc, text, ents, parts, nested)
+            rels += self.with_amounts(sent, sent_rels)
         doc.spans[NESTED_KEY] = nested
         doc._.relations = rels
         return doc
@@ -124,10 +127,9 @@ class RelationRules:
         return chain
 
     # -- locatedIn / invests from the shape of a name ----------------------------------------
-    def name_structure(self, doc: Doc, ents: list[Span], nested: list[Span]) -> list[Rel]:
+    def name_structure(self, doc: Doc, text: str, ents: list[Span], inner: list[Span],
+                       nested: list[Span]) -> list[Rel]:
         out: list[Rel] = []
-        inner = [s for s in doc.spans.get(RULES_KEY, [])]
-        text = doc.text
         for e in ents:
             if e.label_ not in ("Project", "District"):
                 continue
@@ -154,13 +156,13 @@ class RelationRules:
                            ._replace(head=end, tail=(place.start_char, place.end_char, "District")))
         return out
 
-    def with_amounts(self, text: str, sent: Span, rels: list[Rel]) -> list[Rel]:
+    @staticmethod
+    def with_amounts(sent: Span, rels: list[Rel]) -> list[Rel]:
         m = AMOUNT.search(sent.text)
         if not m:
             return rels
         amount = yuan(m.group(1), m.group(2))
-        return [r._replace(amount=amount) if r.label == "invests" and r.amount is None
-                and sent.start_char <= r.tail[0] < sent.end_char else r for r in rels]
+        return [r._replace(amount=amount) if r.label == "invests" and r.amount is None else r for r in rels]
 
 
 @Language.factory("kg_relations", requires=["doc.ents", "doc.sents"], assigns=["doc._.relations"])

@@ -1,0 +1,365 @@
+"""The merged graph and its exports, on `kg build examples/corpus` (built once per session)."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import networkx as nx
+import pytest
+import rdflib
+from rdflib import RDF, RDFS, XSD, Literal, URIRef
+from rdflib.namespace import PROV, SKOS
+
+from conftest import CORPUS, CORPUS_FILES, OUTPUT_FILES, ROOT, squash
+from kg.types import ENTITY_TYPES, RELATION_TYPES, Article, Entity, Evidence, Extraction, Mention, Relation
+from kg.vocab import KG
+
+pytestmark = pytest.mark.usefixtures("shared_pipeline")
+
+SHAPES = ROOT / "ontology" / "shapes.ttl"
+ONTOLOGY = ROOT / "ontology" / "kg.ttl"
+CLASSES = [getattr(KG, t) for t in ENTITY_TYPES]
+PROPERTIES = [getattr(KG, r) for r in RELATION_TYPES]
+IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+
+
+def validate(g: rdflib.Graph):
+    pyshacl = pytest.importorskip("pyshacl")
+    conforms, report_graph, report_text = pyshacl.validate(
+        g, shacl_graph=rdflib.Graph().parse(SHAPES), ont_graph=rdflib.Graph().parse(ONTOLOGY),
+        inference="rdfs")
+    return conforms, report_graph, report_text
+
+
+def originals() -> dict[str, str]:
+    from kg.ingest import decode
+    return {p.name: decode(p.read_bytes())[0] for p in CORPUS_FILES}
+
+
+# --- files ------------------------------------------------------------------------------------
+
+def test_build_succeeds_and_writes_five_files(corpus_build):
+    rc, out = corpus_build
+    assert rc == 0
+    for name in OUTPUT_FILES:
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".") or p.suffix == ".tmp"]
+
+
+def test_turtle_has_all_classes_and_properties(corpus_graph):
+    for cls in CLASSES:
+        assert any(corpus_graph.subjects(RDF.type, cls)), cls
+    for prop in PROPERTIES:
+        assert any(corpus_graph.triples((None, prop, None))), prop
+    arts = {str(corpus_graph.value(a, KG.fileName)) for a in corpus_graph.subjects(RDF.type, KG.Article)}
+    assert arts == {p.name for p in CORPUS_FILES}
+
+
+def test_every_entity_has_one_class_and_labels(corpus_graph):
+    g = corpus_graph
+    for cls in CLASSES:
+        for s in g.subjects(RDF.type, cls):
+            assert [c for c in g.objects(s, RDF.type) if c in CLASSES] == [cls]
+            labels = list(g.objects(s, SKOS.prefLabel))
+            assert len(labels) == 1 and labels[0].language == "zh" and str(labels[0])
+            assert (s, RDFS.label, labels[0]) in g
+
+
+def test_graph_conforms_to_shapes(corpus_graph):
+    conforms, _, text = validate(corpus_graph)
+    assert conforms, text[:3000]
+
+
+# --- SHACL on a small hand-made graph ----------------------------------------------------------
+
+def small_extraction(names: dict[str, str] | None = None, doc_id: str = "invented.txt") -> Extraction:
+    """A hand-made Extraction: person leads a body, a company invests a project located in a district."""
+    n = {"person": "张志远", "org": "区财政局", "company": "华星光电", "project": "华星光电潍坊基地",
+         "district": "潍坊", **(names or {})}
+    text = f"{n['org']}局长{n['person']}出席。{n['company']}投资{n['project']}，位于{n['district']}。"
+    article = Article(doc_id, text, tuple(range(len(text))), source=doc_id, sha256="0" * 64)
+    ev1 = Evidence(doc_id, text[:text.index("。") + 1], 0, 0, text.index("。") + 1)
+    ev2 = Evidence(doc_id, text[text.index("。") + 1:], 1, text.index("。") + 1, len(text))
+
+    def ent(key, typ, ev):
+        start = text.index(n[key])
+        return Entity(n[key], typ, [], [Mention(n[key], typ, start, start + len(n[key]), "test", ev)])
+    entities = [ent("person", "Person", ev1), ent("org", "Organization", ev1), ent("company", "Enterprise", ev2),
+                ent("project", "Project", ev2), ent("district", "District", ev2)]
+    relations = [Relation(n["person"], "leads", n["org"], ev1, role="局长", confidence=0.9),
+                 Relation(n["company"], "invests", n["project"], ev2, amount=4_200_000_000, confidence=0.8),
+                 Relation(n["project"], "locatedIn", n["district"], ev2, confidence=0.8)]
+    return Extraction(article, entities, relations)
+
+
+def small_graph(**kw) -> rdflib.Graph:
+    from kg import graph
+    return graph.to_rdf(graph.merge([small_extraction(**kw)]))
+
+
+def test_small_graph_conforms():
+    conforms, _, text = validate(small_graph())
+    assert conforms, text
+
+
+def _break_statement_evidence(g):
+    st = next(g.subjects(RDF.type, KG.Statement))
+    g.remove((st, KG.evidence, None))
+    return KG.evidence
+
+
+def _invest_in_person(g):
+    person = next(g.subjects(RDF.type, KG.Person))
+    company = next(g.subjects(RDF.type, KG.Enterprise))
+    g.add((company, KG.invests, person))
+    return None  # where the report points depends on how the shapes catch it
+
+
+def _leads_from_enterprise(g):
+    company = next(g.subjects(RDF.type, KG.Enterprise))
+    org = next(g.subjects(RDF.type, KG.Organization))
+    g.add((company, KG.leads, org))
+    return None
+
+
+def _located_in_person(g):
+    project = next(g.subjects(RDF.type, KG.Project))
+    person = next(g.subjects(RDF.type, KG.Person))
+    g.add((project, KG.locatedIn, person))
+    return None
+
+
+def _evidence_without_offsets(g):
+    ev = next(g.subjects(RDF.type, KG.Evidence))
+    g.remove((ev, KG.beginIndex, None))
+    return KG.beginIndex
+
+
+def _string_offset(g):
+    ev = next(g.subjects(RDF.type, KG.Evidence))
+    g.set((ev, KG.endIndex, Literal("12")))
+    return KG.endIndex
+
+
+def _statement_without_confidence(g):
+    st = next(g.subjects(RDF.type, KG.Statement))
+    g.remove((st, KG.confidence, None))
+    return KG.confidence
+
+
+def _confidence_over_one(g):
+    st = next(g.subjects(RDF.type, KG.Statement))
+    g.set((st, KG.confidence, Literal(Decimal("1.5"))))
+    return KG.confidence
+
+
+def _entity_without_label(g):
+    p = next(g.subjects(RDF.type, KG.Person))
+    g.remove((p, RDFS.label, None))
+    return RDFS.label
+
+
+BREAKERS = [_break_statement_evidence, _invest_in_person, _leads_from_enterprise, _located_in_person,
+            _evidence_without_offsets, _string_offset, _statement_without_confidence, _confidence_over_one,
+            _entity_without_label]
+
+
+@pytest.mark.parametrize("breaker", BREAKERS, ids=lambda f: f.__name__.strip("_"))
+def test_broken_graph_does_not_conform(breaker):
+    g = small_graph()
+    path = breaker(g)
+    conforms, report, text = validate(g)
+    # With inference="rdfs", kg.ttl's rdfs:range / rdfs:domain axioms (invests -> Project,
+    # locatedIn -> District, leads -> Person) type the wrong end, so a wrong-typed edge
+    # still satisfies a plain sh:class constraint unless the shapes forbid mixed types.
+    assert not conforms, f"{breaker.__name__}: the broken graph conforms"
+    if path is not None:
+        sh = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+        assert path in set(report.objects(None, sh.resultPath)), text
+
+
+# --- evidence ---------------------------------------------------------------------------------
+
+def test_statements_are_reified_with_evidence(corpus_graph):
+    g = corpus_graph
+    statements = list(g.subjects(RDF.type, KG.Statement))
+    assert statements
+    edges = {(s, p, o) for p in PROPERTIES for s, o in g.subject_objects(p)}
+    assert len(statements) == len(edges)
+    for st in statements:
+        s, p, o = g.value(st, RDF.subject), g.value(st, RDF.predicate), g.value(st, RDF.object)
+        assert (s, p, o) in g  # the statement describes an asserted triple
+        assert list(g.objects(st, KG.evidence)), st
+        amount = g.value(st, KG.amount)
+        assert amount is None or (amount.datatype == XSD.integer and p == KG.invests)
+
+
+def test_evidence_points_into_the_original_file(corpus_graph):
+    g, orig = corpus_graph, originals()
+    arts = {a: str(g.value(a, KG.fileName)) for a in g.subjects(RDF.type, KG.Article)}
+    checked = 0
+    for st in g.subjects(RDF.type, KG.Statement):
+        for ev in g.objects(st, KG.evidence):
+            assert (ev, RDF.type, KG.Evidence) in g
+            sources = list(g.objects(ev, PROV.wasDerivedFrom))
+            assert len(sources) == 1 and (sources[0], RDF.type, KG.Article) in g
+            begin, end = g.value(ev, KG.beginIndex), g.value(ev, KG.endIndex)
+            assert begin.datatype == XSD.integer and end.datatype == XSD.integer
+            begin, end = begin.toPython(), end.toPython()
+            assert isinstance(begin, int) and isinstance(end, int)
+            text = orig[arts[sources[0]]]
+            assert 0 <= begin < end <= len(text)
+            sentence = str(g.value(ev, KG.sentence))
+            assert squash(sentence) and squash(sentence) in squash(text[begin:end]), (sentence, text[begin:end])
+            checked += 1
+    assert checked >= len(list(g.subjects(RDF.type, KG.Statement)))
+
+
+def test_mentions_point_at_the_name_in_the_original_file(corpus_graph):
+    g, orig = corpus_graph, originals()
+    arts = {a: str(g.value(a, KG.fileName)) for a in g.subjects(RDF.type, KG.Article)}
+    mentions = list(g.subjects(RDF.type, KG.Mention))
+    assert mentions
+    for m in mentions:
+        ent = g.value(m, KG.mentionOf)
+        names = {squash(str(x)) for x in [*g.objects(ent, RDFS.label), *g.objects(ent, SKOS.altLabel)]}
+        text = orig[arts[g.value(m, PROV.wasDerivedFrom)]]
+        begin, end = g.value(m, KG.beginIndex).toPython(), g.value(m, KG.endIndex).toPython()
+        assert squash(text[begin:end]) in names, (names, text[begin:end])
+        assert squash(text[begin:end]) in squash(str(g.value(m, KG.sentence)))
+
+
+# --- IRIs and determinism ---------------------------------------------------------------------
+
+def _subjects(path: Path) -> set[str]:
+    g = rdflib.Graph().parse(path, format="turtle")
+    return {str(s) for s in g.subjects() if isinstance(s, URIRef)}
+
+
+@pytest.fixture(scope="module")
+def second_build(tmp_path_factory):
+    """A second build in a fresh interpreter with another hash seed: set and dict order differ."""
+    out = tmp_path_factory.mktemp("build2")
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    proc = subprocess.run([sys.executable, "-m", "kg.cli", "build", str(CORPUS), "--out", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_builds_are_byte_identical(corpus_build, second_build):
+    for name in ("graph.ttl", "graph.graphml", "entities.csv", "relations.csv"):
+        assert (corpus_build[1] / name).read_bytes() == (second_build / name).read_bytes(), name
+
+
+def test_iris_are_stable(corpus_build, second_build):
+    first, second = _subjects(corpus_build[1] / "graph.ttl"), _subjects(second_build / "graph.ttl")
+    assert first and first == second
+
+
+def test_no_blank_nodes_and_iris_are_safe(corpus_graph):
+    for triple in corpus_graph:
+        for term in triple:
+            assert not isinstance(term, rdflib.BNode)
+            if isinstance(term, URIRef):
+                assert not IRI_FORBIDDEN.search(str(term)), term
+
+
+def test_entity_iri_is_stable_and_safe():
+    from kg.graph import entity_iri
+    assert entity_iri("Person", "张志远") == entity_iri("Person", "张志远")
+    assert entity_iri("Person", "张志远") != entity_iri("Organization", "张志远")
+    assert entity_iri("Organization", "区工商联（民发局）") == entity_iri("Organization", "区工商联(民发局)")
+    for name in ['A B', 'say "hi"', "it's", "<x>", "a#b", "100%", "a/b?c=d&e", "{}|^`\\", "\u3000全角\t"]:
+        iri = entity_iri("Enterprise", name)
+        assert not IRI_FORBIDDEN.search(str(iri)), iri
+        assert str(iri).startswith("https://w3id.org/zhkg/id/enterprise/")
+        assert "/" not in str(iri).rsplit("enterprise/", 1)[1]
+
+
+WEIRD = {"person": "张 志远", "org": '区"财政"局', "company": "A<B>#1 %公司", "project": "星海#%“蓝谷”基地",
+         "district": "潍坊 <新区>"}
+
+
+def test_weird_names_round_trip_through_turtle():
+    from kg import graph
+    g = small_graph(names=WEIRD, doc_id='a b"\'<>#%{}|^`\\.txt')
+    data = g.serialize(format="turtle")
+    back = rdflib.Graph().parse(data=data, format="turtle")
+    assert set(back) == set(g)
+    labels = {str(o) for o in back.objects(None, SKOS.prefLabel)}
+    assert set(WEIRD.values()) <= labels
+    for s in back.subjects():
+        assert not IRI_FORBIDDEN.search(str(s)), s
+    # the same names give the same IRIs in another graph
+    assert set(back.subjects(RDF.type, KG.Enterprise)) == {graph.entity_iri("Enterprise", WEIRD["company"])}
+    assert validate(back)[0]
+
+
+def test_weird_file_name_builds_a_valid_graph(tmp_path, capsys):
+    import kg.cli
+    corpus, out = tmp_path / "in", tmp_path / "out"
+    corpus.mkdir()
+    name = 'a b"\'<>#%{}|^`\\.txt'
+    (corpus / name).write_text("区财政局党组书记、局长张志远出席会议。加快推进华星光电潍坊基地建设。\n",
+                               encoding="utf-8")
+    assert kg.cli.main(["build", str(corpus), "--out", str(out)]) == 0, capsys.readouterr().err
+    g = rdflib.Graph().parse(out / "graph.ttl", format="turtle")
+    assert {str(o) for o in g.objects(None, KG.fileName)} == {name}
+    assert any(g.subjects(RDF.type, KG.Person))
+    for s in g.subjects():
+        assert not IRI_FORBIDDEN.search(str(s)), s
+    assert validate(g)[0]
+
+
+# --- GraphML and CSV --------------------------------------------------------------------------
+
+def test_graphml_loads_as_multidigraph(corpus_build, corpus_graph):
+    g = nx.read_graphml(corpus_build[1] / "graph.graphml", force_multigraph=True)
+    assert isinstance(g, nx.MultiDiGraph)
+    assert g.number_of_nodes() > 0 and g.number_of_edges() > 0
+    for n, d in g.nodes(data=True):
+        assert d["type"] in ENTITY_TYPES, (n, d)
+        assert d["label"]
+        aliases = json.loads(d["aliases"])
+        assert isinstance(aliases, list) and all(isinstance(a, str) for a in aliases)
+    for u, v, k, d in g.edges(keys=True, data=True):
+        assert d["relation"] in RELATION_TYPES and k == d["relation"]
+    entity_iris = {str(s) for c in CLASSES for s in corpus_graph.subjects(RDF.type, c)}
+    assert set(g.nodes) == entity_iris
+    triples = {(str(s), p.split("#")[1], str(o)) for p in PROPERTIES for s, o in corpus_graph.subject_objects(p)}
+    assert {(u, k, v) for u, v, k in g.edges(keys=True)} == triples
+
+
+def _csv(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_csvs_have_headers_and_rows(corpus_build, corpus_graph):
+    out = corpus_build[1]
+    with (out / "entities.csv").open(encoding="utf-8") as f:
+        assert next(csv.reader(f)) == ["iri", "type", "name", "aliases", "articles", "confidence"]
+    with (out / "relations.csv").open(encoding="utf-8") as f:
+        assert next(csv.reader(f)) == ["head", "relation", "tail", "role", "amount", "confidence", "article",
+                                       "sentence"]
+    ents, rels = _csv(out / "entities.csv"), _csv(out / "relations.csv")
+    assert ents and rels
+    assert {e["type"] for e in ents} == set(ENTITY_TYPES)
+    assert {r["relation"] for r in rels} == set(RELATION_TYPES)
+    docs = {p.name for p in CORPUS_FILES}
+    for e in ents:
+        assert e["name"] and set(e["articles"].split("|")) <= docs
+        assert (URIRef(e["iri"]), RDF.type, getattr(KG, e["type"])) in corpus_graph
+    names = {e["name"] for e in ents}
+    for r in rels:
+        assert r["head"] in names and r["tail"] in names and r["article"] in docs and r["sentence"]
+        assert r["amount"] == "" or int(r["amount"]) > 0
+    assert len(ents) == sum(1 for c in CLASSES for _ in corpus_graph.subjects(RDF.type, c))
+    assert len(rels) == len(list(corpus_graph.subjects(RDF.type, KG.Statement)))
