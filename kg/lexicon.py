@@ -43,6 +43,7 @@ class Lexicon:
     project_phase: tuple[str, ...]
     zone_suffixes: tuple[str, ...]
     bodies: frozenset[str]
+    not_bodies: frozenset[str]             # words that end like a body but are not one (布局, 干部)
     countries: frozenset[str]
     surnames: frozenset[str]
     divisions: dict[str, Division]         # every surface form (full and short) -> division
@@ -87,6 +88,8 @@ def _divisions() -> tuple[dict[str, Division], dict[str, Division]]:
             level = 1 if code[2:] == "0" * 10 else 2 if code[4:] == "0" * 8 else 3
             div = Division(row["name"], code, level)
             by_code[code] = div
+            if level == 3 and len(div.name) <= 2:
+                continue  # 城区, 郊区, 西区: two-character county names are common words
             for form in (div.name, short_form(div.name, level)):
                 # the higher level wins a shared surface form (吉林 the province over the city)
                 if form and (form not in forms or forms[form].level > level):
@@ -108,6 +111,7 @@ def load() -> Lexicon:
         project_phase=longest(raw["project_phase"]),
         zone_suffixes=longest(raw["zone_suffixes"]),
         bodies=frozenset(raw["bodies"]),
+        not_bodies=frozenset(raw["not_bodies"]),
         countries=frozenset(raw["countries"]),
         surnames=frozenset(raw["surnames"]) | frozenset(raw["compound_surnames"]),
         divisions=forms,

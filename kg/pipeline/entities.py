@@ -27,7 +27,7 @@ GOVERNORS = set("""推动 加快 推进 建设 打造 启动 建成 启用 开�
 以 从 自 至 到 是 有 等 了 的 地 得 着 也 都 还 又 并 而 更 最 很 年内 今年 去年 明年 目前 当前 持续 积极 全面
 加速 扎实 主要 其中 包括 涉及 属于 作为 成为 形成 达到 启用 上 下 中 内 外 前 后 新建 续建 全市 全区 全省
 全国 各级 相关 一批 各类 所有 其他""".split())
-STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "q", "z", "ad")
+STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "m", "z", "ad")
 GENERIC = set("""重点 攻坚 政府 投资 高校 工程 建设 产业 重大 民生 基础 配套 公共 城市 在建 新建 亮点 示范 大 小 新 老
 这些 该 本 各 相关 其他 优质 高端 龙头 战略性 海洋 科技 创新 实体 工作 服务 管理 市场 经济 社会 发展 民营 国有
 中小 优势 特色 新兴 未来 现代 智慧 数字 绿色 文化 旅游 教育 医疗 交通 物流 生态 环保 安全 应急 农业 工业""".split())
@@ -155,6 +155,8 @@ class EntityRules:
                 continue
             if label in ("Organization", "District") and (prefix in GENERIC or self._generic(prefix)):
                 continue
+            if (label == "District" or suffix == "中心") and not (self._specific(prefix) or self._nominal(prefix)):
+                continue  # 美丽新区, 服务中心: a description, not a name
             if suffix.endswith("中心") and label == "Project" and not self._built(text, start):
                 label = "Organization"
             # a phase or section right after a project name belongs to it: 校区二期, 基地项目
@@ -170,19 +172,32 @@ class EntityRules:
         return end
 
     def _suffix_is_word(self, text: str, s: int, e: int) -> bool:
+        """A one-character suffix (局, 部, 办…) ends a body only when it is a word of its own
+        (改革局, 融合办) or ends a body word (财政局), not a common word (布局, 干部, 举办)."""
         if e - s > 1:
             return True
-        pos = max(0, s - 6)
+        pos, prev = max(0, s - 6), None
         for w in self._posseg.cut(text[pos:e + 1]):
             if pos <= s < pos + len(w.word):
-                return pos + len(w.word) == e and not w.flag.startswith("v")
-            pos += len(w.word)
+                if pos + len(w.word) != e:
+                    return False  # 部署: the character starts a longer word
+                if len(w.word) == 1:
+                    return prev is not None and prev.flag.startswith(("n", "vn", "j"))
+                return not w.flag.startswith("v") and w.word not in self.lex.not_bodies \
+                    and not any(w.word.endswith(nb) for nb in self.lex.not_bodies)
+            pos, prev = pos + len(w.word), w
         return False
+
+    def _nominal(self, prefix: str) -> bool:
+        """Only nouns, led by a place-like word or an administrative prefix: 区建筑工务, 国际旅游."""
+        words = list(self._posseg.cut(prefix))
+        return prefix[:1] in "区市省县镇" or (len(prefix) >= 2 and all(
+            w.flag.startswith(("n", "vn", "j", "s")) for w in words) and not words[0].flag == "vn")
 
     def _specific(self, prefix: str) -> bool:
         """A project called …项目 needs a name in front: a place, an organisation, a quote."""
         return bool(re.search(r"[“”《》A-Za-z]", prefix)) or any(
-            w.flag in ("ns", "nr", "nt", "nz", "nrt", "j", "eng") for w in self._posseg.cut(prefix))
+            w.flag in ("ns", "nr", "nt", "nz", "nrt", "j", "eng", "s") for w in self._posseg.cut(prefix))
 
     def _generic(self, prefix: str) -> bool:
         words = [w.word for w in self._posseg.cut(prefix)]
