@@ -94,7 +94,7 @@ class EntityRules:
             out.append(Cand(m.start(), m.end(), label, "lexicon", 2))
         return out
 
-    def left_extend(self, text: str, end: int, limit: int = 20) -> int:
+    def left_extend(self, text: str, end: int, limit: int = 20, body: bool = False) -> int:
         """Start of the name ending at `end`: walk left over words until a governing word,
         punctuation, a function word (jieba POS) or a phase marker ends it; then drop
         leading verbs (推动…, 擦亮…): a name does not start with one."""
@@ -107,11 +107,14 @@ class EntityRules:
         kept: list[tuple[str, str]] = []
         for i in range(len(words) - 1, -1, -1):
             word, flag = words[i]
-            if word == "和" and kept and i > 0 and words[i - 1][1].startswith(("n", "vn")):
+            if re.fullmatch(r"第[\d一二三四五六七八九十百]+[届次期]", word):
+                kept.insert(0, (word, "n"))  # 区第三届人大…委员会
+                continue
+            if body and word == "和" and kept and i > 0 and words[i - 1][1].startswith(("n", "vn")):
                 kept.insert(0, (word, flag))  # 发展和改革局, 文化和旅游局
                 continue
             if (word in GOVERNORS or word in self.lex.project_phase or flag.startswith(STOP_FLAGS)
-                    or re.fullmatch(r"\d+个?", word)):
+                    or re.fullmatch(r"[\d一二三四五六七八九十百千万两几多]+[个大项家所条批类]?", word)):
                 break
             kept.insert(0, (word, flag))
         while kept and (kept[0][1].startswith(("v", "ad", "d")) or kept[0][0] in GENERIC and len(kept) > 1
@@ -144,7 +147,7 @@ class EntityRules:
                 continue
             if not self._suffix_is_word(text, s, e):
                 continue  # 举办, 开好局: the suffix is part of a verb phrase
-            start = self.left_extend(text, s)
+            start = self.left_extend(text, s, body=label == "Organization")
             prefix = text[start:s]
             if not prefix:
                 continue
@@ -259,7 +262,7 @@ class EntityRules:
         ner_people: set[tuple[int, int]] = set()
         if self.use_ner:
             for span in doc.spans.get(NER_KEY, []):
-                cands.append(Cand(span.start_char, span.end_char, span.label_, "ner", 1))
+                cands.append(Cand(span.start_char, span.end_char, self._retype(span.text, span.label_), "ner", 1))
                 if span.label_ == "Person":
                     ner_people.add((span.start_char, span.end_char))
             for ent in doc.ents:  # an upstream pipeline's ner, e.g. zh_core_web_sm
@@ -287,6 +290,15 @@ class EntityRules:
         doc.ents = chosen
         return doc
 
+    def _retype(self, name: str, label: str) -> str:
+        """The name's own ending outranks the NER's guess between body and company."""
+        if label in ("Organization", "Enterprise"):
+            if name.endswith(self.lex.enterprise_suffixes):
+                return "Enterprise"
+            if name.endswith(self.lex.org_suffixes) or name in self.lex.bodies:
+                return "Organization"
+        return label
+
     def _keep(self, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
         if re.search(r"\s", name) or len(name) < 2:
@@ -297,7 +309,7 @@ class EntityRules:
             # the NER alone is trusted for a person with one of the ~120 commonest surnames
             return 2 <= len(name) <= 4 and (name[0] in self.common_surnames or name[:2] in self.lex.surnames) \
                 and re.fullmatch(f"[{HAN}·]+", name) is not None and not re.search(r"[化性率区省市县]$", name)
-        if c.source == "ner" and re.search(GENERIC_TAIL, name):
+        if c.source == "ner" and (re.search(GENERIC_TAIL, name) or re.search(r"[和与及、]", name)):
             return False
         if c.source == "ner" and c.label == "Organization":  # the NER's bodies need a body's ending
             return name in self.lex.bodies or name.endswith(self.lex.org_suffixes)

@@ -19,6 +19,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from kg import lexicon
+from kg.resolve import canonical_project
 from kg.pipeline.entities import HAN, RULES_KEY
 
 NESTED_KEY = "kg_nested"
@@ -136,7 +137,8 @@ class RelationRules:
             end = (e.start_char, e.end_char, e.label_)
             parts = [s for s in inner if e.start_char <= s.start_char and s.end_char <= e.end_char
                      and (s.start_char, s.end_char) != (e.start_char, e.end_char)]
-            owner = max((s for s in parts if s.start_char == e.start_char
+            base_end = e.start_char + len(canonical_project(e.text)) if e.label_ == "Project" else e.end_char
+            owner = max((s for s in parts if s.start_char == e.start_char and s.end_char < base_end
                          and s.label_ in ("Organization", "Enterprise")), key=len, default=None)
             places = [s for s in parts if s.label_ == "District" and s.text not in self.lex.countries
                       and (owner is None or s.start_char >= owner.end_char)]
