@@ -303,14 +303,20 @@ class EntityRules:
         name = text[c.start:c.end]
         if re.search(r"\s", name) or len(name) < 2:
             return False
-        if c.source == "ner" and c.label in ("Organization", "Enterprise"):
-            return len(name) <= 25 and not re.search(r"(企业|家|等|个|强)$|\d+家", name)
+        if c.source == "ner" and c.label in ("Organization", "Enterprise") and (
+                len(name) > 25 or re.search(r"(企业|家|等|个|强)$|\d+家", name)):
+            return False
         if c.label == "Person" and c.source == "ner":
             # the NER alone is trusted for a person with one of the ~120 commonest surnames
             return 2 <= len(name) <= 4 and (name[0] in self.common_surnames or name[:2] in self.lex.surnames) \
                 and re.fullmatch(f"[{HAN}·]+", name) is not None and not re.search(r"[化性率区省市县]$", name)
         if c.source == "ner" and (re.search(GENERIC_TAIL, name) or re.search(r"[和与及、]", name)):
             return False
+        if c.source == "ner" and c.label == "Enterprise" and not re.search(r"(公司|集团|银行)$", name):
+            # a bare company name must look like a name (京东方, 潍柴), not a phrase (高端科技)
+            words = [w for w in self._posseg.cut(name)]
+            return self._specific(name) and not self._generic(name) and name not in self.lex.divisions \
+                and not words[0].flag.startswith("v") and words[-1].word not in GENERIC | {"科技", "装备", "方法"}
         if c.source == "ner" and c.label == "Organization":  # the NER's bodies need a body's ending
             return name in self.lex.bodies or name.endswith(self.lex.org_suffixes)
         return True
