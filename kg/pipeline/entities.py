@@ -22,12 +22,13 @@ RULES_KEY = "kg_rules"
 
 # Verbs and words that govern a following name: a name never extends left past them.
 GOVERNORS = set("""推动 加快 推进 建设 打造 启动 建成 启用 开工 引进 完善 提升 实施 支持 围绕 落实 建立 成立
-做好 深化 聚焦 加强 服务 保障 抓好 实现 参与 打响 投资 签约 落地 落户 竣工 投产 谋划 依托 力争 确保 完成
-全力 推进 发展 培育 壮大 招引 开展 举办 召开 出席 参加 访 经 由 据 与 和 及 或 同 跟 向 对 为 在 于 把 将 让 使
+做好 深化 聚焦 加强 保障 抓好 实现 参与 打响 投资 签约 落地 落户 竣工 投产 谋划 依托 力争 确保 完成
+全力 推进 培育 壮大 招引 开展 举办 召开 出席 参加 访 经 由 据 与 和 及 或 同 跟 向 对 为 在 于 把 将 让 使
 以 从 自 至 到 是 有 等 了 的 地 得 着 也 都 还 又 并 而 更 最 很 年内 今年 去年 明年 目前 当前 持续 积极 全面
 加速 扎实 主要 其中 包括 涉及 属于 作为 成为 形成 达到 启用 上 下 中 内 外 前 后 新建 续建 全市 全区 全省
 全国 各级 相关 一批 各类 所有 其他""".split())
-STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "m", "z", "ad")
+STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "ad")
+BUILDINGS = ("图书馆", "科技馆", "博物馆", "美术馆", "体育馆", "游泳馆", "场馆")
 GENERIC = set("""重点 攻坚 政府 投资 高校 工程 建设 产业 重大 民生 基础 配套 公共 城市 在建 新建 亮点 示范 大 小 新 老
 这些 该 本 各 相关 其他 优质 高端 龙头 战略性 海洋 科技 创新 实体 工作 服务 管理 市场 经济 社会 发展 民营 国有
 中小 优势 特色 新兴 未来 现代 智慧 数字 绿色 文化 旅游 教育 医疗 交通 物流 生态 环保 安全 应急 农业 工业""".split())
@@ -105,8 +106,22 @@ class EntityRules:
         if lo > 0 and end - lo >= limit and words:
             words = words[1:]  # the window may have cut a word in two
         kept: list[tuple[str, str]] = []
-        for i in range(len(words) - 1, -1, -1):
+        i = len(words)
+        while i > 0:
+            i -= 1
             word, flag = words[i]
+            if word in ("）", ")", "”"):  # a short bracketed or quoted part: 大学(华东), 国药“数字”
+                opener = {"）": "（", ")": "(", "”": "“"}[word]
+                j = next((k for k in range(i - 1, max(-1, i - 6), -1) if words[k][0] == opener), None)
+                if j is not None and j > 0:
+                    kept[:0] = words[j:i + 1]
+                    i = j
+                    continue
+                if j == 0 and opener == "“":
+                    kept[:0] = words[j:i + 1]
+                    break
+            if word == "“":
+                break
             if re.fullmatch(r"第[\d一二三四五六七八九十百]+[届次期]", word):
                 kept.insert(0, (word, "n"))  # 区第三届人大…委员会
                 continue
@@ -117,8 +132,7 @@ class EntityRules:
                     or re.fullmatch(r"[\d一二三四五六七八九十百千万两几多]+[个大项家所条批类]?", word)):
                 break
             kept.insert(0, (word, flag))
-        while kept and (kept[0][1].startswith(("v", "ad", "d")) or kept[0][0] in GENERIC and len(kept) > 1
-                        and kept[0][1].startswith("v")):
+        while kept and kept[0][1] in ("v", "ad", "d", "vd"):
             kept.pop(0)
         start = end - sum(len(w) for w, _ in kept)
         if text.startswith("访", start) and (start == 0 or text[start - 1] in "—-－ 　\n"):
@@ -151,7 +165,7 @@ class EntityRules:
             prefix = text[start:s]
             if not prefix:
                 continue
-            if label == "Project" and (self._generic(prefix) or suffix in ("项目", "工程", "二期", "三期", "一期")
+            if label == "Project" and suffix not in BUILDINGS and (self._generic(prefix) or suffix in ("项目", "工程", "二期", "三期", "一期")
                                        and not self._specific(prefix)):
                 continue
             if len(suffix) == 1 and not (prefix in ("区", "市", "省", "县") or len(prefix) >= 2):
