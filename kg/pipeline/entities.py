@@ -28,6 +28,8 @@ GOVERNORS = set("""推动 加快 推进 建设 打造 启动 建成 启用 开�
 加速 扎实 主要 其中 包括 涉及 属于 作为 成为 形成 达到 启用 上 下 中 内 外 前 后 新建 续建 全市 全区 全省
 全国 各级 相关 一批 各类 所有 其他""".split())
 STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "ad")
+LOOSE_BODIES = {"商会", "总商会", "党支部", "支部", "工会", "协会", "学会", "中心", "服务中心", "部", "办", "委", "局",
+                "指挥部", "办公室", "联合会", "促进会", "义工团", "志愿服务队"}
 BUILDINGS = ("图书馆", "科技馆", "博物馆", "美术馆", "体育馆", "游泳馆", "场馆")
 GENERIC = set("""重点 攻坚 政府 投资 高校 工程 建设 产业 重大 民生 基础 配套 公共 城市 在建 新建 亮点 示范 大 小 新 老
 这些 该 本 各 相关 其他 优质 高端 龙头 战略性 海洋 科技 创新 实体 工作 服务 管理 市场 经济 社会 发展 民营 国有
@@ -125,7 +127,9 @@ class EntityRules:
             if re.fullmatch(r"第[\d一二三四五六七八九十百]+[届次期]", word):
                 kept.insert(0, (word, "n"))  # 区第三届人大…委员会
                 continue
-            if body and word == "和" and kept and i > 0 and words[i - 1][1].startswith(("n", "vn")):
+            if body and word == "和" and kept and i > 0 and words[i - 1][1].startswith(("n", "vn")) \
+                    and "".join(w for w, _ in kept) + text[end:end + 3] not in self.lex.bodies \
+                    and not any("".join(w for w, _ in kept) + text[end:end + k] in self.lex.bodies for k in (1, 2)):
                 kept.insert(0, (word, flag))  # 发展和改革局, 文化和旅游局
                 continue
             if (word in GOVERNORS or word in self.lex.project_phase or flag.startswith(STOP_FLAGS)
@@ -172,6 +176,9 @@ class EntityRules:
                 continue
             if label in ("Organization", "District") and (prefix in GENERIC or self._generic(prefix)):
                 continue
+            if label == "Organization" and suffix in LOOSE_BODIES and not (
+                    self._specific(prefix) or re.match(r"(区|市|省|县|镇|新区|工委|管委|党工委)", prefix)):
+                continue  # 规范商会, 星级商会: a kind of body, not a named one
             if (label == "District" or suffix == "中心") and not (self._specific(prefix) or self._nominal(prefix)):
                 continue  # 美丽新区, 服务中心: a description, not a name
             if suffix.endswith("中心") and label == "Project" and not self._built(text, start):
