@@ -72,7 +72,9 @@ def extract(doc: Doc, article: Article) -> Extraction:
     by_type = {t: [e for e in entities if e.type == t] for t in ("District", "Organization", "Project")}
     counts = Counter({e.name: len(e.mentions) for e in by_type["District"]})
     zones = [e for e in by_type["District"] if e.name not in lex.divisions or lex.divisions[e.name].level == 3]
-    home = max(zones, key=lambda e: (counts[e.name], len(e.name)), default=None)
+    # the article's home: a county-level district or new area (新区) before functional zones
+    home = max(zones, key=lambda e: (e.name.endswith("新区") or e.name in lex.divisions, counts[e.name],
+                                     len(e.name)), default=None)
     cities = [e for e in by_type["District"] if e.name in lex.divisions and lex.divisions[e.name].level == 2]
     city = max(cities, key=lambda e: counts[e.name], default=None)
     provinces = [e for e in by_type["District"] if e.name in lex.divisions and lex.divisions[e.name].level == 1]
@@ -89,13 +91,22 @@ def extract(doc: Doc, article: Article) -> Extraction:
         add(home.name, "locatedIn", city.name, first_ev(home), conf=0.7)
         if province is not None:
             add(home.name, "locatedIn", province.name, first_ev(home), conf=0.6)
-    if city is not None and province is not None:
-        add(city.name, "locatedIn", province.name, first_ev(city), conf=0.7)
-    for d in by_type["District"]:  # the national hierarchy, where both ends are mentioned
-        parent = lex.parent(d.name)
+    for d in by_type["District"]:  # county -> city, where the text names both
+        div = lex.divisions.get(d.name)
+        parent = lex.parent(d.name) if div and div.level == 3 else None
         for p in by_type["District"]:
             if parent is not None and lex.divisions.get(p.name) == parent:
                 add(d.name, "locatedIn", p.name, first_ev(d), conf=0.9)
+
+    # 区领导甲、乙: the district's leaders work for it
+    people = {n for e in entities if e.type == "Person" for n in [e.name, *e.aliases]}
+    for m in re.finditer(r"(区|市|省)领导((?:[\u4e00-\u9fff]{2,4}、?)+)", text):
+        place = {"区": home, "市": city, "省": province}[m.group(1)]
+        for name in m.group(2).split("、"):
+            for person in people:
+                if place is not None and name.startswith(person):
+                    add(resolver.name_of(person), "worksFor", place.name, sents.evidence(m.start()),
+                        role=m.group(1) + "领导", conf=0.8)
 
     # interviews: a zone whose leader heads a section owns the projects listed in it
     section_zone = _section_zones(text, entities, rels)

@@ -21,13 +21,14 @@ HAN = r"\u4e00-\u9fff"
 RULES_KEY = "kg_rules"
 
 # Verbs and words that govern a following name: a name never extends left past them.
-GOVERNORS = set("""推动 加快 推进 建设 打造 启动 建成 启用 开工 引进 完善 提升 实施 支持 围绕 落实 建立 成立
+GOVERNORS = set("""推动 加快 推进 打造 启动 建成 启用 开工 引进 完善 提升 实施 支持 围绕 落实 建立 成立
 做好 深化 聚焦 加强 保障 抓好 实现 参与 打响 投资 签约 落地 落户 竣工 投产 谋划 依托 力争 确保 完成
 全力 推进 培育 壮大 招引 开展 举办 召开 出席 参加 访 经 由 据 与 和 及 或 同 跟 向 对 为 在 于 把 将 让 使
 以 从 自 至 到 是 有 等 了 的 地 得 着 也 都 还 又 并 而 更 最 很 年内 今年 去年 明年 目前 当前 持续 积极 全面
 加速 扎实 主要 其中 包括 涉及 属于 作为 成为 形成 达到 启用 上 下 中 内 外 前 后 新建 续建 全市 全区 全省
 全国 各级 相关 一批 各类 所有 其他""".split())
 STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "ad")
+LEADING_VERBS = GOVERNORS | {"建设", "开发", "新建", "续建", "扩建", "实施"}
 LOOSE_BODIES = {"商会", "总商会", "党支部", "支部", "工会", "协会", "学会", "中心", "服务中心", "部", "办", "委", "局",
                 "指挥部", "办公室", "联合会", "促进会", "义工团", "志愿服务队"}
 BUILDINGS = ("图书馆", "科技馆", "博物馆", "美术馆", "体育馆", "游泳馆", "场馆")
@@ -136,7 +137,7 @@ class EntityRules:
                     or re.fullmatch(r"[\d一二三四五六七八九十百千万两几多]+[个大项家所条批类]?", word)):
                 break
             kept.insert(0, (word, flag))
-        while kept and kept[0][1] in ("v", "ad", "d", "vd"):
+        while kept and (kept[0][1] in ("v", "ad", "d", "vd") or kept[0][0] in LEADING_VERBS):
             kept.pop(0)
         start = end - sum(len(w) for w, _ in kept)
         if text.startswith("访", start) and (start == 0 or text[start - 1] in "—-－ 　\n"):

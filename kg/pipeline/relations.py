@@ -112,7 +112,7 @@ class RelationRules:
                 pos = open_  # an aside in brackets, e.g. 区工商联（民营经济发展局）: its name's alias
             else:
                 gap = re.match(r"[、，,（）()\s兼]+$", text[max(lo, pos - 1):pos])
-                if gap and items:
+                if gap and (items or text[pos - 1] in "）)"):
                     pos -= 1
                     continue
                 break
