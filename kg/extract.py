@@ -118,16 +118,16 @@ def extract(doc: Doc, article: Article) -> Extraction:
         elif home is not None and any(o.name.startswith(a) for a in [home.name, *home.aliases] if len(a) > 1):
             add(o.name, "locatedIn", home.name, first_ev(o), conf=0.8)
     for d in zones:
+        if d.name in lex.countries:
+            continue
         if home is not None and d is not home and not any(r.head == d.name and r.relation == "locatedIn"
                                                           and r.tail == home.name for r in rels.values()):
             add(d.name, "locatedIn", home.name, first_ev(d), conf=0.6)
     for p in by_type["Project"]:
         m = p.mentions[0]
         zone = section_zone(m.start) or home
-        if zone is not None:
+        if zone is not None:  # the nearest zone only: locatedIn is transitive
             add(p.name, "locatedIn", zone.name, m.evidence, conf=0.6)
-            if home is not None and zone is not home:
-                add(p.name, "locatedIn", home.name, m.evidence, conf=0.5)
             before = text[max(0, m.start - 12):m.start]
             if BUILD.search(before) and section_zone(m.start) is not None:
                 add(zone.name, "invests", p.name, m.evidence, conf=0.5)

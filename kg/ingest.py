@@ -146,6 +146,27 @@ def _unwrap(orig: str) -> tuple[str, tuple[int, ...]]:
     return "".join(out), tuple(offs)
 
 
+_SPLIT = re.compile(r"(?<=[\u4e00-\u9fff])(?<!记者)(?<!通讯员)(?<!摄影)[ \u3000]+(?=[\u4e00-\u9fff])")
+
+
+def _join_split_words(text: str, offsets: tuple[int, ...]) -> tuple[str, tuple[int, ...]]:
+    """Drop typesetting spaces inside a run of Chinese (李金 国 -> 李金国); bylines keep theirs."""
+    out: list[str] = []
+    offs: list[int] = []
+    pos = 0
+    for para in text.split("\n"):
+        keep = [True] * len(para)
+        if not para.lstrip().startswith("□"):
+            for m in _SPLIT.finditer(para):
+                keep[m.start():m.end()] = [False] * (m.end() - m.start())
+        out.append("".join(c for c, k in zip(para, keep) if k))
+        offs.extend(o for o, k in zip(offsets[pos:pos + len(para)], keep) if k)
+        if pos + len(para) < len(offsets):
+            offs.append(offsets[pos + len(para)])  # the paragraph break
+        pos += len(para) + 1
+    return "\n".join(out), tuple(offs)
+
+
 def _reporters(paras: list[str]) -> tuple[str, ...]:
     names: list[str] = []
     for p in paras:
@@ -207,7 +228,7 @@ def read_article(path: Path, max_bytes: int = MAX_BYTES) -> Article:
         raise IngestError(path, str(e)) from None
     if not orig.strip():
         raise IngestError(path, "whitespace-only file")
-    text, offsets = _unwrap(orig)
+    text, offsets = _join_split_words(*_unwrap(orig))
     if not text:
         raise IngestError(path, "no text left after removing page marks")
     paras = text.split("\n")
