@@ -28,6 +28,7 @@ GOVERNORS = set("""推动 加快 推进 打造 启动 建成 启用 开工 引�
 加速 扎实 主要 其中 包括 涉及 属于 作为 成为 形成 达到 启用 上 下 中 内 外 前 后 新建 续建 全市 全区 全省
 全国 各级 相关 一批 各类 所有 其他""".split())
 STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "ad")
+COMMON_PLACE_WORDS = {"新城区", "老城区", "城区", "郊区", "矿区", "市中区", "开发区", "高新区", "新区", "市区"}
 LEADING_VERBS = GOVERNORS | {"建设", "开发", "新建", "续建", "扩建", "实施"}
 LOOSE_BODIES = {"商会", "总商会", "党支部", "支部", "工会", "协会", "学会", "中心", "服务中心", "部", "办", "委", "局",
                 "指挥部", "办公室", "联合会", "促进会", "义工团", "志愿服务队"}
@@ -94,6 +95,8 @@ class EntityRules:
         out = []
         for m in self._lexicon_re.finditer(text):
             name = m.group()
+            if name in COMMON_PLACE_WORDS:
+                continue
             label = "Organization" if name in self.lex.bodies else "District"
             out.append(Cand(m.start(), m.end(), label, "lexicon", 2))
         return out
@@ -133,7 +136,8 @@ class EntityRules:
                     and not any("".join(w for w, _ in kept) + text[end:end + k] in self.lex.bodies for k in (1, 2)):
                 kept.insert(0, (word, flag))  # 发展和改革局, 文化和旅游局
                 continue
-            if (word in GOVERNORS or word in self.lex.project_phase or flag.startswith(STOP_FLAGS)
+            if (word in GOVERNORS or (word in self.lex.project_phase and word not in ("工程", "工程项目"))
+                    or flag.startswith(STOP_FLAGS)
                     or re.fullmatch(r"[\d一二三四五六七八九十百千万两几多]+[个大项家所条批类]?", word)):
                 break
             kept.insert(0, (word, flag))
@@ -180,6 +184,8 @@ class EntityRules:
             if label == "Organization" and suffix in LOOSE_BODIES and not (
                     self._specific(prefix) or re.match(r"(区|市|省|县|镇|新区|工委|管委|党工委)", prefix)):
                 continue  # 规范商会, 星级商会: a kind of body, not a named one
+            if label == "District" and suffix in ("新区", "城区", "示范区", "片区") and not self._specific(prefix):
+                continue  # 美丽新区, 法治新区: praise, not a place
             if (label == "District" or suffix == "中心") and not (self._specific(prefix) or self._nominal(prefix)):
                 continue  # 美丽新区, 服务中心: a description, not a name
             if suffix.endswith("中心") and label == "Project" and not self._built(text, start):
