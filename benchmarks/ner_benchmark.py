@@ -219,14 +219,14 @@ def _prefix_map(table: dict[str, str]) -> Callable[[str], str | None]:
     return f
 
 
-def load_kg():
+def load_kg(layer: str = "pipeline"):
     if str(REPO) not in sys.path:  # when run as a script, sys.path[0] is benchmarks/
         sys.path.insert(0, str(REPO))
     from kg.api import ner_mentions
 
     def tag(texts):
         t0 = time.perf_counter()
-        out = ner_mentions(list(texts))
+        out = ner_mentions(list(texts), layer=layer)
         dt = time.perf_counter() - t0
         out = list(out)
         if len(out) != len(texts):
@@ -295,7 +295,7 @@ def load_thulac():
 
 
 def default_systems() -> list[System]:
-    return [System("kg", load_kg), System("jieba", load_jieba),
+    return [System("kg", load_kg), System("kg-model", lambda: load_kg("model")), System("jieba", load_jieba),
             System("jiagu", load_jiagu), System("thulac", load_thulac)]
 
 

@@ -62,9 +62,15 @@ def run(path: Path, nlp: Language | None = None, progress: Callable[[Iterable], 
     return result
 
 
-def ner_mentions(texts: list[str], nlp: Language | None = None) -> list[list[tuple[int, int, str]]]:
-    """Entity mentions (start, end, type) per raw sentence, for mention-level NER benchmarks."""
+def ner_mentions(texts: list[str], nlp: Language | None = None,
+                 layer: str = "pipeline") -> list[list[tuple[int, int, str]]]:
+    """Entity mentions (start, end, type) per raw sentence, for mention-level NER benchmarks:
+    the whole pipeline's entities, or (layer="model") the statistical NER's alone."""
+    from kg.pipeline.ner import SPANS_KEY
     nlp = nlp or _bench_nlp()
+    if layer == "model":
+        return [[(e.start_char, e.end_char, e.label_) for e in doc.spans[SPANS_KEY]]
+                for doc in nlp.pipe(texts, batch_size=64, disable=["kg_entities", "kg_relations"])]
     return [[(e.start_char, e.end_char, e.label_) for e in doc.ents]
             for doc in nlp.pipe(texts, batch_size=64)]
 

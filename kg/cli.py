@@ -16,6 +16,14 @@ EXAMPLES = {
     "extract": "example:\n  kg extract examples/corpus --out output/json\n  kg extract article.txt --out json/",
     "evaluate": "example:\n  kg evaluate --gold ../shared/gold examples/corpus\n  kg evaluate --gold gold/ corpus/ --json",
     "train": "example:\n  kg train --datasets ../shared/datasets",
+    "query": "example:\n  kg query output/graph.ttl queries/who_leads_what.rq\n"
+             "  kg query output/store queries/entity.rq --param name=侯万里 --format json\n"
+             "  kg query output/graph.ttl 'SELECT ?name WHERE { ?p a kg:Person ; rdfs:label ?name }' --format csv\n"
+             "(kg:, id:, rdf:, rdfs:, xsd:, owl:, skos:, prov: and dcterms: need no PREFIX line)",
+    "serve": "example:\n  kg serve output/graph.ttl --port 8000\n"
+             "  curl 'http://127.0.0.1:8000/sparql' --data-urlencode 'query=ASK { ?s a kg:Person }'",
+    "validate": "example:\n  kg validate output/graph.ttl\n  kg validate output/graph.ttl --shapes my_shapes.ttl\n"
+                "exit codes: 0 conforms, 1 violations (one line each), 2 unreadable file",
 }
 
 
@@ -58,8 +66,13 @@ def _report(failures: list) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from kg import graph
+    from kg import graph, store
     from kg.export import files, html
+    if args.store:
+        try:  # refuse a bad --store before the (long) extraction
+            store.check_target(args.store)
+        except store.StoreError as err:
+            raise UsageError(str(err)) from err
     result = _run(args)
     if result.extractions:
         kgraph = graph.merge(result.extractions)
@@ -71,6 +84,12 @@ def cmd_build(args: argparse.Namespace) -> int:
         html.write_html(nxg, out / "graph.html", title=f"zhkg — {args.path.name}")
         print(f"{len(result.extractions)} articles -> {len(kgraph.nodes)} entities, "
               f"{len(kgraph.edges)} relations, {len(rdf)} triples in {out}/")
+        if args.store:
+            try:
+                count = store.load_store(out / "graph.ttl", args.store)
+            except store.StoreError as err:
+                raise UsageError(str(err)) from err
+            print(f"store: {count} triples in {args.store}/")
     return _report(result.failures)
 
 
@@ -102,6 +121,64 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_graph(path: Path):
+    from kg import store
+    try:
+        return store.open_graph(path)
+    except store.StoreError as err:
+        raise UsageError(str(err)) from err
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from kg import query
+    graph = _open_graph(args.graph)
+    try:
+        text = query.set_params(query.read_query(args.query), dict(args.param))
+        sys.stdout.write(query.render(query.run(graph, text), args.format))
+    except query.QueryError as err:
+        raise UsageError(str(err)) from err
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from kg import serve
+    graph = _open_graph(args.graph)
+    try:
+        server = serve.make_server(graph, args.host, args.port)
+    except OSError as err:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from err
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: listening on {args.host}: other machines can query this graph", file=sys.stderr)
+    print(f"SPARQL endpoint (read-only): {server.url}  — Ctrl-C to stop", file=sys.stderr)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from kg import validate
+    try:
+        report = validate.validate(args.graph, args.shapes, args.ontology)
+    except validate.ValidateError as err:
+        raise UsageError(str(err)) from err
+    for violation in report.violations:
+        print(violation)
+    print(f"{args.graph}: {report.triples} triples, "
+          + ("conforms" if report.conforms else f"does not conform: {len(report.violations)} violation(s)"))
+    return 0 if report.conforms else 1
+
+
+def _param(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip().lstrip("?"), value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kg", description="Knowledge graphs from Chinese news articles.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -125,6 +202,8 @@ def parser() -> argparse.ArgumentParser:
                 cmd_build)
     corpus_args(b)
     b.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output)")
+    b.add_argument("--store", type=Path, help="also load the graph into an on-disk SPARQL store folder "
+                                             "(for kg query / kg serve on big graphs)")
     e = command("extract", "Write one JSON per article, in the gold format of ANNOTATION.md.", cmd_extract)
     corpus_args(e)
     e.add_argument("--out", type=Path, default=Path("output/json"), help="output folder")
@@ -138,6 +217,23 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--work", type=Path, default=Path("build/ner"), help="scratch folder")
     t.add_argument("--output", type=Path, default=Path(__file__).parent / "models" / "ner",
                    help="where the trained model goes")
+    graph_help = "graph.ttl (or another RDF file) or a store folder made by kg build --store"
+    qp = command("query", "Run a SPARQL query (a .rq file or inline text) on the graph.", cmd_query)
+    qp.add_argument("graph", type=Path, help=graph_help)
+    qp.add_argument("query", help="a .rq file or the SPARQL text; ready queries are in queries/")
+    qp.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                    help="table (long cells cut; the default), csv, or json (SPARQL results JSON); "
+                         "CONSTRUCT gives Turtle, N-Triples or JSON-LD")
+    qp.add_argument("--param", type=_param, action="append", default=[], metavar="NAME=VALUE",
+                    help="set the query's `VALUES ?NAME { … }` line: a name (taken as @zh), <iri> or \"literal\"@lang")
+    sv = command("serve", "Serve the graph as a read-only SPARQL endpoint at /sparql.", cmd_serve)
+    sv.add_argument("graph", type=Path, help=graph_help)
+    sv.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    va = command("validate", "Check the graph against the SHACL shapes (ontology/shapes.ttl).", cmd_validate)
+    va.add_argument("graph", type=Path, help=graph_help)
+    va.add_argument("--shapes", type=Path, help="SHACL shapes (default: ontology/shapes.ttl)")
+    va.add_argument("--ontology", type=Path, help="ontology for RDFS inference (default: ontology/kg.ttl)")
     return p
 
 

@@ -49,8 +49,10 @@ def read_query(query: str) -> str:
     if looks_like_file and (path.suffix in (".rq", ".sparql") or path.is_file()):
         try:
             return path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as err:
-            raise QueryError(f"{query}: cannot read the query: {_one_line(err)}") from err
+        except OSError as err:
+            raise QueryError(f"{query}: cannot read the query: {err.strerror or err}") from err
+        except UnicodeDecodeError as err:
+            raise QueryError(f"{query}: the query file is not UTF-8") from err
     return query
 
 
@@ -126,7 +128,9 @@ def render(result: Result, fmt: str = "table") -> str:
             return ("true" if result else "false") + "\n"
         if isinstance(result, ox.QueryTriples):
             rdf = {"table": ox.RdfFormat.TURTLE, "csv": ox.RdfFormat.N_TRIPLES, "json": ox.RdfFormat.JSON_LD}[fmt]
-            text = ox.serialize(result, format=rdf, prefixes=PREFIXES if fmt == "table" else None).decode()
+            # no id: prefix: percent-encoded local names would come out as id:person\/\%E4…
+            prefixes = {k: v for k, v in PREFIXES.items() if k != "id"} if fmt == "table" else None
+            text = ox.serialize(result, format=rdf, prefixes=prefixes).decode()
             return text if text.endswith("\n") or not text else text + "\n"
         if fmt == "csv":
             return result.serialize(format=ox.QueryResultsFormat.CSV).decode()

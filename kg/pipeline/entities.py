@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -40,6 +40,23 @@ GENERIC_TAIL = r"(建设|布局|部署|发展|水平|精神|格局|特色化|体
 PUNCT_END = set("，。；：！？、,.;:!?）)”\n ")
 
 
+class _Cut:
+    """jieba.posseg with a memory: names and their contexts repeat within and across articles."""
+
+    def __init__(self):
+        import logging
+
+        import jieba
+        import jieba.posseg
+
+        jieba.setLogLevel(logging.WARNING)
+        self._posseg = jieba.posseg
+        self.cut = lru_cache(maxsize=65536)(self._cut)
+
+    def _cut(self, text: str) -> tuple:
+        return tuple(self._posseg.cut(text))
+
+
 @dataclass(frozen=True)
 class Cand:
     start: int
@@ -58,14 +75,8 @@ class EntityRules:
         self.common_surnames = self.lex.common_surnames
 
     @cached_property
-    def _posseg(self):
-        import logging
-
-        import jieba
-        import jieba.posseg
-
-        jieba.setLogLevel(logging.WARNING)
-        return jieba.posseg
+    def _posseg(self) -> "_Cut":
+        return _Cut()
 
     @cached_property
     def _suffix_re(self) -> re.Pattern:
