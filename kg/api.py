@@ -11,6 +11,7 @@ from typing import Callable, Iterable, Iterator
 from spacy.language import Language
 
 from kg import nlp as kg_nlp
+from kg.cache import ExtractionCache
 from kg.extract import extract
 from kg.ingest import IngestError, iter_articles, read_article
 from kg.types import Article, Extraction
@@ -29,6 +30,7 @@ class Failure:
 class Run:
     extractions: list[Extraction] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    cached: int = 0  # extractions taken from the cache
 
 
 def load_articles(paths: Iterable[Path], failures: list[Failure], max_bytes: int = 20_000_000) -> Iterator[Article]:
@@ -51,14 +53,28 @@ def extract_articles(nlp: Language, articles: Iterable[Article], failures: list[
 
 
 def run(path: Path, nlp: Language | None = None, progress: Callable[[Iterable], Iterable] | None = None,
-        n_process: int = 1, max_bytes: int = 20_000_000) -> Run:
-    """Extract every article under `path` (a file or folder)."""
+        n_process: int = 1, max_bytes: int = 20_000_000, cache: Path | None = None) -> Run:
+    """Extract every article under `path` (a file or folder). With `cache`, articles whose
+    bytes and pipeline are unchanged since the last run are not extracted again."""
     nlp = nlp or kg_nlp.build()
     result = Run()
     files = list(iter_articles(path))
-    articles = load_articles(files, result.failures, max_bytes)
-    for ex in (progress or (lambda x: x))(extract_articles(nlp, articles, result.failures, n_process)):
+    store = ExtractionCache(cache, kg_nlp.version(nlp)) if cache else None
+    todo: list[Article] = []
+    for article in load_articles(files, result.failures, max_bytes):
+        hit = store.get(article) if store else None
+        if hit is not None:
+            result.extractions.append(hit)
+        else:
+            todo.append(article)
+    result.cached = len(result.extractions)
+    for ex in (progress or (lambda x: x))(extract_articles(nlp, todo, result.failures, n_process)):
         result.extractions.append(ex)
+        if store:
+            store.put(ex)
+    if store:
+        store.prune()
+    result.extractions.sort(key=lambda ex: ex.article.doc_id)
     return result
 
 

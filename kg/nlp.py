@@ -39,6 +39,16 @@ def build(segmenter: str = "char", pkuseg_model: str | Path | None = None,
 
 
 def version(nlp: Language) -> str:
-    """Identifies what the pipeline would extract: code version, segmenter, components."""
+    """Identifies what the pipeline would extract: the extraction code, lexicons and model
+    (by content), the segmenter and the components. Part of the extraction cache key."""
+    import hashlib
+
+    root = Path(__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted([*root.glob("*.py"), *root.glob("pipeline/*.py"), *root.glob("data/*"),
+                        root / "config.cfg", root / "models" / "ner" / "meta.json",
+                        *root.glob("models/ner/ner/model")]):
+        if path.is_file():
+            digest.update(path.name.encode() + path.read_bytes())
     seg = getattr(nlp.tokenizer, "segmenter", "?")
-    return f"{VERSION}|{nlp.meta.get('name', 'kg')}|{seg}|{','.join(nlp.pipe_names)}"
+    return f"{VERSION}|{digest.hexdigest()[:16]}|{nlp.meta.get('name', 'kg')}|{seg}|{','.join(nlp.pipe_names)}"

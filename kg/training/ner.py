@@ -1,8 +1,8 @@
 """Rebuild the shipped NER model from public data (`kg train`).
 
 Sources (read from ../shared/datasets at training time, never copied in):
-CLUENER2020 train (name, company, government, organization, address) and Resume NER
-train (NAME, ORG). Labels are mapped onto the ontology's types; the last
+CLUENER2020 train (name, company, government, organization, address), Resume NER
+train (NAME, ORG) and DuIE 2.0 train (entities of its triples, partially labelled). Labels are mapped onto the ontology's types; the last
 `dev_size` CLUENER sentences are held out for model selection, so CLUENER's
 official dev set stays unseen for the benchmark.
 """
@@ -75,7 +75,28 @@ def read_bmes(path: Path) -> Iterator[tuple[str, list[Span]]]:
         chars, tags = [], []
 
 
-def to_docbin(examples: list[tuple[str, list[Span]]]) -> DocBin:
+DUIE_MAP = {"人物": "Person", "娱乐人物": "Person", "历史人物": "Person", "企业": "Enterprise",
+            "机构": "Organization", "学校": "Organization", "国家": "District", "行政区": "District", "城市": "District"}
+
+
+def read_duie(path: Path) -> Iterator[tuple[str, list[Span]]]:
+    """DuIE 2.0: entities are named by string in its triples, not by offset; every occurrence
+    is labelled and the rest of the sentence left *unknown* (see to_docbin), since DuIE
+    does not say what else is or is not an entity."""
+    for line in path.read_text("utf-8").splitlines():
+        row = json.loads(line)
+        named: dict[str, str] = {}
+        for spo in row.get("spo_list", []):
+            named[spo["subject"]] = DUIE_MAP.get(spo["subject_type"], "")
+            for key, value in spo["object"].items():
+                named[value] = DUIE_MAP.get(spo["object_type"].get(key, ""), "")
+        spans = [(m.start(), m.end(), kind) for name, kind in named.items() if kind and len(name) > 1
+                 for m in re.finditer(re.escape(name), row["text"])]
+        yield row["text"], spans
+
+
+def to_docbin(examples: list[tuple[str, list[Span]]], partial: bool = False) -> DocBin:
+    """`partial`: tokens outside the given spans are missing values, not "no entity"."""
     nlp = spacy.blank("zh")  # char segmenter: every span aligns
     db = DocBin()
     for text, spans in examples:
@@ -85,7 +106,7 @@ def to_docbin(examples: list[tuple[str, list[Span]]]) -> DocBin:
             if taken.isdisjoint(range(s, e)) and (span := doc.char_span(s, e, label)) is not None:
                 ents.append(span)
                 taken.update(range(s, e))
-        doc.ents = ents
+        doc.set_ents(ents, default="missing" if partial else "outside")
         db.add(doc)
     return db
 
@@ -93,11 +114,14 @@ def to_docbin(examples: list[tuple[str, list[Span]]]) -> DocBin:
 def build_corpus(datasets: Path, out: Path, dev_size: int = 1000, seed: int = 0) -> tuple[Path, Path]:
     cluener = list(read_cluener(datasets / "cluener2020" / "train.json"))
     resume = list(read_bmes(datasets / "resume_ner" / "train.char.bmes"))
+    duie = list(read_duie(datasets / "duie2_subset" / "duie_train_4000.json"))
     train, dev = cluener[:-dev_size] + resume, cluener[-dev_size:]
     random.Random(seed).shuffle(train)
     out.mkdir(parents=True, exist_ok=True)
-    paths = out / "train.spacy", out / "dev.spacy"
-    to_docbin(train).to_disk(paths[0])
+    paths = out / "train", out / "dev.spacy"
+    paths[0].mkdir(exist_ok=True)  # spaCy's Corpus reads every .spacy file in a folder
+    to_docbin(train).to_disk(paths[0] / "full.spacy")
+    to_docbin(duie, partial=True).to_disk(paths[0] / "duie.spacy")
     to_docbin(dev).to_disk(paths[1])
     return paths
 
