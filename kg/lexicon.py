@@ -68,14 +68,22 @@ class Lexicon:
 
 
 def short_form(name: str, level: int) -> str | None:
-    """青岛市 -> 青岛, 山东省 -> 山东, 广西壮族自治区 -> 广西; counties keep their full name
-    (short county forms like 城区 or 郊区 are common words)."""
-    if level > 2:
+    """青岛市 -> 青岛, 山东省 -> 山东, 广西壮族自治区 -> 广西, county-level 青州市 -> 青州;
+    counties and districts keep their full name (城区, 郊区 would be common words)."""
+    if level > 2 and not (name.endswith("市") and len(name) >= 3):
         return None
     short = _AUTONOMY.sub("", name)
     if short == name:
         short = re.sub(r"(省|市|地区|盟|特别行政区)$", "", name)
     return short if len(short) >= 2 and short != name else None
+
+
+def _common_word(word: str) -> bool:
+    """In jieba's dictionary as something other than a place (合作, 东方 as county-level cities)."""
+    import jieba.posseg
+
+    tag = jieba.posseg.dt.word_tag_tab.get(word)
+    return tag is not None and not tag.startswith("ns")
 
 
 def _divisions() -> tuple[dict[str, Division], dict[str, Division]]:
@@ -90,7 +98,10 @@ def _divisions() -> tuple[dict[str, Division], dict[str, Division]]:
             by_code[code] = div
             if level == 3 and len(div.name) <= 2:
                 continue  # 城区, 郊区, 西区: two-character county names are common words
-            for form in (div.name, short_form(div.name, level)):
+            short = short_form(div.name, level)
+            if short and level == 3 and _common_word(short):
+                short = None
+            for form in (div.name, short):
                 # the higher level wins a shared surface form (吉林 the province over the city)
                 if form and (form not in forms or forms[form].level > level):
                     forms[form] = div

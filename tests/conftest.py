@@ -16,6 +16,12 @@ GOLD = SHARED / "gold"
 OUTPUT_FILES = ("graph.ttl", "graph.html", "graph.graphml", "entities.csv", "relations.csv")
 
 
+def pytest_configure(config):
+    # pytest probes module globals for mock attributes; rdflib's closed namespaces (kg.vocab.KG,
+    # XSD) warn on unknown names
+    config.addinivalue_line("filterwarnings", "ignore:Code. _mock_name is not defined:UserWarning")
+
+
 def squash(s: str) -> str:
     """Text without any whitespace (line breaks, spaces, U+3000)."""
     return re.sub(r"\s+", "", s)

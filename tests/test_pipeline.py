@@ -170,10 +170,7 @@ def test_project_by_suffix(extract_text):
     assert ents(ex).get("华星光电青州基地") == "Project"
 
 
-@pytest.mark.xfail(reason="kg_relations.name_structure only splits an owner off a project name "
-                          "at a known division; 青州 is not in the lexicon, so 华星光电 is not found",
-                   strict=False)
-def test_project_owner_invests_without_known_place(extract_text):
+def test_project_owner_invests_at_county_level_city(extract_text):
     from kg import lexicon
     ex = extract_text(PROJECT)
     assert ents(ex).get("华星光电") == "Enterprise"
@@ -198,8 +195,6 @@ def test_project_owner_place_and_amount(extract_text):
     assert ("华星光电潍坊基地", "locatedIn", "潍坊") in rels(ex)
 
 
-@pytest.mark.xfail(reason="with a 项目 tail the statistical NER's Enterprise span 华星光电潍坊基地项 "
-                          "is taken as the owner inside the project name", strict=False)
 def test_project_with_generic_tail_owner(extract_text):
     ex = extract_text("区里将加快推进华星光电潍坊基地项目建设，该项目总投资42亿元。")
     assert ents(ex).get("华星光电潍坊基地") == "Project"
