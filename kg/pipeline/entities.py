@@ -219,7 +219,9 @@ class EntityRules:
         if e - s > 1:
             return True
         pos, prev = max(0, s - 6), None
-        for w in self._posseg.cut(text[pos:e + 1]):
+        # look one character on (部 of 部署), unless a post title starts there (融合办主任)
+        stop = e if self._title_re.match(text, e) else e + 1
+        for w in self._posseg.cut(text[pos:stop]):
             if pos <= s < pos + len(w.word):
                 if pos + len(w.word) != e:
                     return False  # 部署: the character starts a longer word
@@ -312,8 +314,8 @@ class EntityRules:
         cands = [c for c in cands if self._keep(text, c)]
         spans = []
         for c in cands:
-            span = doc.char_span(c.start, c.end, c.label, alignment_mode="expand")
-            if span is not None:
+            span = doc.char_span(c.start, c.end, c.label, kb_id=c.source, alignment_mode="expand")
+            if span is not None:  # kb_id keeps the source: relations trust rules over the NER
                 spans.append((c, span))
         # rules first (they know name structure), then the NER, then bare lexicon hits;
         # within a tier the longest wins

@@ -138,8 +138,11 @@ class RelationRules:
             parts = [s for s in inner if e.start_char <= s.start_char and s.end_char <= e.end_char
                      and (s.start_char, s.end_char) != (e.start_char, e.end_char)]
             base_end = e.start_char + len(canonical_project(e.text)) if e.label_ == "Project" else e.end_char
+            starts = {s.start_char for s in parts if s.label_ == "District"}
+            # the NER's cut inside a name is a guess: it names an owner only up to a place name
             owner = max((s for s in parts if s.start_char == e.start_char and s.end_char < base_end
-                         and s.label_ in ("Organization", "Enterprise")), key=len, default=None)
+                         and s.label_ in ("Organization", "Enterprise")
+                         and (s.kb_id_ != "ner" or s.end_char in starts)), key=len, default=None)
             places = [s for s in parts if s.label_ == "District" and s.text not in self.lex.countries
                       and (owner is None or s.start_char >= owner.end_char)]
             if e.label_ == "Project" and owner is None and places and places[0].start_char - e.start_char >= 2:
