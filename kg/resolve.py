@@ -30,8 +30,10 @@ def canonical_project(name: str) -> str:
     while changed:
         changed = False
         for phase in lex.project_phase:
-            if name.endswith(phase) and len(name) - len(phase) >= 3:
-                name, changed = name[: -len(phase)], True
+            rest = name[: -len(phase)]
+            if name.endswith(phase) and len(rest) >= 3 and not (
+                    rest.endswith(lex.org_suffixes + lex.enterprise_suffixes) and not rest.endswith(lex.project_suffixes)):
+                name, changed = rest, True  # but 某某学院二期 stays: 某某学院 is its owner
                 break
     return name
 
