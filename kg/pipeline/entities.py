@@ -107,11 +107,19 @@ class EntityRules:
         out = []
         for m in self._lexicon_re.finditer(text):
             name = m.group()
-            if name in COMMON_PLACE_WORDS:
-                continue
+            if name in COMMON_PLACE_WORDS or (len(name) <= 3 and not self._on_word_bounds(text, m.start(), m.end())):
+                continue  # 迁安 inside 搬迁安置
             label = "Organization" if name in self.lex.bodies else "District"
             out.append(Cand(m.start(), m.end(), label, "lexicon", 2))
         return out
+
+    def _on_word_bounds(self, text: str, start: int, end: int) -> bool:
+        lo = max(0, start - 4)
+        bounds, pos = {lo}, lo
+        for w in self._posseg.cut(text[lo:end + 4]):
+            pos += len(w.word)
+            bounds.add(pos)
+        return start in bounds and end in bounds
 
     def left_extend(self, text: str, end: int, limit: int = 20, body: bool = False) -> int:
         """Start of the name ending at `end`: walk left over words until a governing word,
@@ -141,8 +149,9 @@ class EntityRules:
             if word == "“":
                 break
             if re.fullmatch(r"第[\d一二三四五六七八九十百]+[届次期]", word):
-                kept.insert(0, (word, "n"))  # 区第三届人大…委员会
-                continue
+                if i > 0 and words[i - 1][0] in ("区", "市", "省", "县", "镇"):
+                    kept[:0] = [words[i - 1], (word, "n")]  # 区第三届人大…委员会
+                break
             if body and word == "和" and kept and i > 0 and words[i - 1][1].startswith(("n", "vn")) \
                     and "".join(w for w, _ in kept) + text[end:end + 3] not in self.lex.bodies \
                     and not any("".join(w for w, _ in kept) + text[end:end + k] in self.lex.bodies for k in (1, 2)):
