@@ -54,7 +54,8 @@ def _run(args: argparse.Namespace):
     if not args.path.exists():
         raise UsageError(f"{args.path}: no such file or folder")
     try:
-        return api.run(args.path, _pipeline(args), _progress(args.command), args.jobs, args.max_bytes)
+        cache = None if getattr(args, "no_cache", True) else args.out / ".cache"
+        return api.run(args.path, _pipeline(args), _progress(args.command), args.jobs, args.max_bytes, cache)
     except IngestError as err:  # an empty folder: nothing to read at all
         return api.Run(failures=[api.Failure(str(err.path), err.reason)])
 
@@ -82,7 +83,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         files.write_graphml(nxg, out / "graph.graphml")
         files.write_csvs(kgraph, out / "entities.csv", out / "relations.csv")
         html.write_html(nxg, out / "graph.html", title=f"zhkg — {args.path.name}")
-        print(f"{len(result.extractions)} articles -> {len(kgraph.nodes)} entities, "
+        print(f"{len(result.extractions)} articles ({result.cached} from cache) -> {len(kgraph.nodes)} entities, "
               f"{len(kgraph.edges)} relations, {len(rdf)} triples in {out}/")
         if args.store:
             try:
@@ -202,6 +203,8 @@ def parser() -> argparse.ArgumentParser:
                 cmd_build)
     corpus_args(b)
     b.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output)")
+    b.add_argument("--no-cache", action="store_true",
+                   help="re-extract every article (default: reuse OUT/.cache for unchanged articles)")
     b.add_argument("--store", type=Path, help="also load the graph into an on-disk SPARQL store folder "
                                              "(for kg query / kg serve on big graphs)")
     e = command("extract", "Write one JSON per article, in the gold format of ANNOTATION.md.", cmd_extract)
