@@ -28,7 +28,7 @@ def leftovers(folder: Path) -> list[str]:
 
 # --- help ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("command", ["build", "extract", "evaluate", "train"])
+@pytest.mark.parametrize("command", ["build", "extract", "evaluate", "train", "query", "serve", "validate"])
 def test_help_shows_an_example(command, capsys):
     with pytest.raises(SystemExit) as exc:
         main(command, "--help")

@@ -267,11 +267,3 @@ def test_build_store_refuses_a_folder_that_is_not_a_store(tmp_path, capsys):
     assert (keep / "notes.txt").read_text(encoding="utf-8") == "precious"
     assert not (tmp_path / "out").exists()  # refused before extracting anything
 
-
-@pytest.mark.parametrize("command", ["query", "serve", "validate"])
-def test_help_shows_an_example(command, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(command, "--help")
-    assert exc.value.code == 0
-    out = capsys.readouterr().out
-    assert "example" in out and f"kg {command}" in out

@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,8 @@ import pyvis
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 from markupsafe import Markup
 from pyvis.network import Network
+
+from kg.export.files import write_text
 
 ASSETS = Path(__file__).parent / "assets"
 TEMPLATE = "zhkg_template.html"
@@ -229,20 +229,7 @@ def build_network(graph: nx.MultiDiGraph, title: str = "zhkg") -> Network:
 
 
 def write_html(graph: nx.MultiDiGraph, path: Path, title: str = "zhkg") -> None:
-    """Write the interactive view of `graph` to `path`, atomically (temp file + os.replace)."""
-    path = Path(path)
+    """Write the interactive view of `graph` to `path`, atomically (kg.export.files)."""
     # generate_html is what Network.write_html renders; we write it ourselves for an explicit
     # UTF-8 encoding and an atomic replace (write_html opens the target with the locale encoding).
-    html = build_network(graph, title).generate_html()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(html)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the view is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text(Path(path), build_network(graph, title).generate_html())
