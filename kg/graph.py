@@ -7,6 +7,7 @@ alias) become one node; relations are keyed by their resolved ends.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import quote
@@ -22,13 +23,24 @@ from kg.vocab import KG
 ID = Namespace("https://w3id.org/zhkg/id/")
 
 
+KINDS = ("person", "district", "organization", "enterprise", "project",
+         "article", "statement", "evidence", "mention")
+
+
+def iri_segment(text: str) -> str:
+    """A readable and safe IRI path segment (RFC 3987): Chinese stays as it is; ASCII other
+    than unreserved characters, and invisible or unassigned code points, are %-encoded."""
+    return "".join(c if (c.isascii() and (c.isalnum() or c in "-._~")) or (
+        not c.isascii() and unicodedata.category(c)[0] not in "CZ") else quote(c, safe="") for c in text)
+
+
 def entity_iri(etype: str, name: str) -> URIRef:
     """Stable (same name and type -> same IRI across runs) and safe for any name."""
-    return ID[f"{etype.lower()}/{quote(norm(name), safe='')}"]
+    return ID[f"{etype.lower()}/{iri_segment(norm(name))}"]
 
 
 def article_iri(doc_id: str) -> URIRef:
-    return ID[f"article/{quote(doc_id, safe='')}"]
+    return ID[f"article/{iri_segment(doc_id)}"]
 
 
 def _hash(*parts: object) -> str:
@@ -114,6 +126,8 @@ def to_rdf(kgraph: KnowledgeGraph) -> Graph:
     g.bind("skos", SKOS)
     g.bind("prov", PROV)
     g.bind("dcterms", DCTERMS)
+    for kind in KINDS:  # person:张三 reads better than id:person/张三
+        g.bind(kind, ID[f"{kind}/"])
     for a in kgraph.articles:
         iri = article_iri(a.doc_id)
         g.add((iri, RDF.type, KG.Article))

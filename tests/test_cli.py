@@ -196,15 +196,15 @@ def _raise_in_writer(monkeypatch):
 
 
 def _raise_mid_write(monkeypatch):
-    """The real write_turtle, but the file write dies halfway (disk full)."""
-    real = Path.write_text
+    """The real Turtle serializer, but the file write dies halfway (disk full)."""
+    from kg.export import files
+    real = files.ox.serialize
 
-    def half(self, data, *args, **kwargs):
-        if "graph.ttl" in self.name:
-            real(self, data[: len(data) // 2], *args, **kwargs)
-            raise OSError(28, "No space left on device")
-        return real(self, data, *args, **kwargs)
-    monkeypatch.setattr(Path, "write_text", half)
+    def half(triples, output, *args, **kwargs):
+        data = real(triples, None, *args, **kwargs)
+        Path(output).write_bytes(data[: len(data) // 2])
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(files.ox, "serialize", half)
 
 
 @pytest.mark.parametrize("breaker", [_raise_in_writer, _raise_mid_write], ids=["writer", "mid-write"])

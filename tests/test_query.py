@@ -119,7 +119,7 @@ def test_projects_per_district(graph, capsys):
 
 def test_entity_default_name(graph, capsys):
     _, rows = select(capsys, graph, "entity.rq")
-    assert {r["entity"] for r in rows} == {"https://w3id.org/zhkg/id/organization/%E5%8C%BA%E5%B7%A5%E5%95%86%E8%81%94"}
+    assert {r["entity"] for r in rows} == {"https://w3id.org/zhkg/id/organization/区工商联"}
     kg_ns = "https://w3id.org/zhkg/ontology#"
     assert any(r["property"].endswith("#type") and r["value"] == kg_ns + "Organization" for r in rows)
     leads = [r for r in rows if r["property"] == kg_ns + "leads"]
