@@ -78,11 +78,16 @@ def short_form(name: str, level: int) -> str | None:
     return short if len(short) >= 2 and short != name else None
 
 
-def _common_word(word: str) -> bool:
-    """In jieba's dictionary as something other than a place (合作, 东方 as county-level cities)."""
+def dictionary_tag(word: str) -> str | None:
+    """The part of speech jieba's dictionary gives a word (None if it is not listed)."""
     import jieba.posseg
 
-    tag = jieba.posseg.dt.word_tag_tab.get(word)
+    return jieba.posseg.dt.word_tag_tab.get(word)
+
+
+def _common_word(word: str) -> bool:
+    """In jieba's dictionary as something other than a place (合作, 东方 as county-level cities)."""
+    tag = dictionary_tag(word)
     return tag is not None and not tag.startswith("ns")
 
 

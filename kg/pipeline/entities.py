@@ -360,8 +360,10 @@ class EntityRules:
             return False
         if c.label == "Person" and c.source == "ner":
             # the NER alone is trusted for a person with one of the ~120 commonest surnames
+            tag = lexicon.dictionary_tag(name)  # 高标准, 齐心: words, not names
             return 2 <= len(name) <= 4 and (name[0] in self.common_surnames or name[:2] in self.lex.surnames) \
-                and re.fullmatch(f"[{HAN}·]+", name) is not None and not re.search(r"[化性率区省市县]$", name)
+                and re.fullmatch(f"[{HAN}·]+", name) is not None and not re.search(r"[化性率区省市县]$", name) \
+                and (tag is None or tag.startswith("nr"))
         if c.source == "ner" and (re.search(GENERIC_TAIL, name) or re.search(r"[和与及、]", name)):
             return False
         if c.source == "ner" and c.label == "Enterprise" and not re.search(r"(公司|集团|银行)$", name):
