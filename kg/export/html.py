@@ -66,22 +66,23 @@ def _clip(text: str, n: int = 140) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _spring(n: int, src: np.ndarray, dst: np.ndarray, iterations: int = 50) -> np.ndarray:
-    """Fruchterman-Reingold in numpy (networkx needs scipy above 500 nodes); seeded, O(n²) memory."""
+def _spring(n: int, src: np.ndarray, dst: np.ndarray, iterations: int = 50, block: int = 1024) -> np.ndarray:
+    """Fruchterman-Reingold in numpy (networkx needs scipy above 500 nodes); seeded.
+    Repulsion is computed a block of rows at a time, so memory stays O(n·block), not O(n²);
+    big graphs get fewer iterations (time is O(n²) per iteration)."""
     rng = np.random.default_rng(SEED)
     x, y = rng.random((2, n), dtype=np.float32)
     k2, inv_k = np.float32(1 / n), np.float32(math.sqrt(n))
+    iterations = max(10, min(iterations, int(iterations * (3000 / n) ** 2)))
     t, dt = 0.1, 0.1 / (iterations + 1)
-    dx = np.empty((n, n), np.float32)
-    dy, d2 = np.empty_like(dx), np.empty_like(dx)
     for _ in range(iterations):
-        np.subtract.outer(x, x, out=dx)
-        np.subtract.outer(y, y, out=dy)
-        np.multiply(dx, dx, out=d2)
-        d2 += np.square(dy)
-        np.maximum(d2, 1e-4, out=d2)
-        np.divide(k2, d2, out=d2)                      # repulsion k²/d, times the unit vector
-        fx, fy = np.einsum("ij,ij->i", dx, d2), np.einsum("ij,ij->i", dy, d2)
+        fx, fy = np.empty(n, np.float32), np.empty(n, np.float32)
+        for lo in range(0, n, block):
+            dx = np.subtract.outer(x[lo:lo + block], x)
+            dy = np.subtract.outer(y[lo:lo + block], y)
+            d2 = np.maximum(dx * dx + dy * dy, 1e-4)
+            np.divide(k2, d2, out=d2)                  # repulsion k²/d, times the unit vector
+            fx[lo:lo + block], fy[lo:lo + block] = np.einsum("ij,ij->i", dx, d2), np.einsum("ij,ij->i", dy, d2)
         ex, ey = x[src] - x[dst], y[src] - y[dst]      # attraction d²/k along edges only
         a = np.hypot(ex, ey) * inv_k
         np.add.at(fx, src, -ex * a)
