@@ -44,12 +44,47 @@ def load_articles(paths: Iterable[Path], failures: list[Failure], max_bytes: int
 
 def extract_articles(nlp: Language, articles: Iterable[Article], failures: list[Failure],
                      n_process: int = 1, batch_size: int = 8) -> Iterator[Extraction]:
+    """Extractions in input order. With n_process > 1, whole articles go to worker processes
+    that each build the pipeline once: extraction is a pure function of one article, and
+    only the Article and its (small) Extraction cross process boundaries."""
+    if n_process > 1:
+        yield from _extract_in_workers(nlp, articles, failures, n_process)
+        return
     stream = ((a.text, a) for a in articles)
-    for doc, article in nlp.pipe(stream, as_tuples=True, n_process=n_process, batch_size=batch_size):
+    for doc, article in nlp.pipe(stream, as_tuples=True, batch_size=batch_size):
         try:
             yield extract(doc, article)
         except Exception as err:  # one bad article must not sink the corpus
             failures.append(Failure(article.source, f"extraction failed: {type(err).__name__}: {err}"))
+
+
+_WORKER: list[Language] = []
+
+
+def _init_worker(build_args: dict) -> None:
+    _WORKER.append(kg_nlp.build(**build_args))
+
+
+def _extract_one(article: Article) -> Extraction | Failure:
+    try:
+        return extract(_WORKER[0](article.text), article)
+    except Exception as err:
+        return Failure(article.source, f"extraction failed: {type(err).__name__}: {err}")
+
+
+def _extract_in_workers(nlp: Language, articles: Iterable[Article], failures: list[Failure],
+                        n_process: int) -> Iterator[Extraction]:
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    build_args = nlp.meta.get("kg_build", {})
+    with ProcessPoolExecutor(n_process, mp_context=mp.get_context("spawn"),
+                             initializer=_init_worker, initargs=(build_args,)) as pool:
+        for result in pool.map(_extract_one, articles, chunksize=1):
+            if isinstance(result, Failure):
+                failures.append(result)
+            else:
+                yield result
 
 
 def run(path: Path, nlp: Language | None = None, progress: Callable[[Iterable], Iterable] | None = None,

@@ -25,6 +25,7 @@ def build(segmenter: str = "char", pkuseg_model: str | Path | None = None,
                          config={"punct_chars": ["。", "！", "？", "!", "?", "；", "\n"]})
         nlp.add_pipe("kg_entities", config={"use_ner": True})
         nlp.add_pipe("kg_relations")
+        nlp.meta["kg_build"] = {"model": model}
         return nlp
     if segmenter not in SEGMENTERS:
         raise ValueError(f"unknown segmenter {segmenter!r}: choose one of {', '.join(SEGMENTERS)}")
@@ -35,6 +36,8 @@ def build(segmenter: str = "char", pkuseg_model: str | Path | None = None,
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     if segmenter == "pkuseg":
         nlp.tokenizer.initialize(pkuseg_model=str(pkuseg_model))
+    # how to build the same pipeline again, e.g. in a worker process
+    nlp.meta["kg_build"] = {"segmenter": segmenter, "pkuseg_model": str(pkuseg_model) if pkuseg_model else None}
     return nlp
 
 
