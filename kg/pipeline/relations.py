@@ -13,6 +13,7 @@ a project name) are also stored in `doc.spans["kg_nested"]`.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from typing import NamedTuple
 
 from spacy.language import Language
@@ -58,9 +59,9 @@ class RelationRules:
         all_ents = list(doc.ents)  # doc.ents and doc.spans build new Spans on every access
         inner = list(doc.spans.get(RULES_KEY, []))
         text = doc.text  # also rebuilt from the tokens on every access
+        by_sent_ents, by_sent_parts = _by_sentence(doc, all_ents), _by_sentence(doc, inner)
         for sent in doc.sents:
-            ents = [e for e in all_ents if sent.start_char <= e.start_char and e.end_char <= sent.end_char]
-            parts = [s for s in inner if sent.start_char <= s.start_char and s.end_char <= sent.end_char]
+            ents, parts = by_sent_ents.get(sent.start, []), by_sent_parts.get(sent.start, [])
             sent_rels = self.post_chains(text, sent, ents) + self.name_structure(doc, text, ents, parts, nested)
             rels += self.with_amounts(sent, sent_rels)
         doc.spans[NESTED_KEY] = nested
@@ -168,6 +169,18 @@ class RelationRules:
             return rels
         amount = yuan(m.group(1), m.group(2))
         return [r._replace(amount=amount) if r.label == "invests" and r.amount is None else r for r in rels]
+
+
+def _by_sentence(doc: Doc, spans: list[Span]) -> dict[int, list[Span]]:
+    """Spans grouped by the first token of their sentence (spans across a boundary dropped)."""
+    starts = [sent.start for sent in doc.sents]
+    ends = {sent.start: sent.end for sent in doc.sents}
+    out: dict[int, list[Span]] = {}
+    for span in spans:
+        first = starts[bisect_right(starts, span.start) - 1]
+        if span.end <= ends[first]:
+            out.setdefault(first, []).append(span)
+    return out
 
 
 @Language.factory("kg_relations", requires=["doc.ents", "doc.sents"], assigns=["doc._.relations"])
