@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from spacy.language import Language
+from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
 from kg import lexicon
@@ -68,8 +69,10 @@ class Cand:
 
 
 class EntityRules:
-    def __init__(self, name: str, use_ner: bool, label_map: dict[str, str]):
+    def __init__(self, nlp: Language, name: str, use_ner: bool, label_map: dict[str, str]):
         self.name = name
+        self.vocab = nlp.vocab
+        self.make_doc_pipe = lambda texts: (nlp.make_doc(t) for t in texts)
         self.use_ner = use_ner
         self.label_map = label_map  # labels of an upstream spaCy ner (zh_core_web_*) -> ours
         self.lex = lexicon.load()
@@ -92,10 +95,13 @@ class EntityRules:
         return re.compile(f"(?:{alts})")
 
     @cached_property
-    def _lexicon_re(self) -> re.Pattern:
-        names = set(self.lex.divisions) | self.lex.bodies | self.lex.countries
-        names = {n for n in names if len(n) >= 2}
-        return re.compile("|".join(map(re.escape, sorted(names, key=len, reverse=True))))
+    def _lexicon_matcher(self) -> PhraseMatcher:
+        """Divisions, countries and central bodies (thousands of names: a PhraseMatcher, not a regex)."""
+        matcher = PhraseMatcher(self.vocab)
+        places = sorted(n for n in set(self.lex.divisions) | self.lex.countries if len(n) >= 2)
+        matcher.add("District", list(self.make_doc_pipe(places)))
+        matcher.add("Organization", list(self.make_doc_pipe(sorted(self.lex.bodies))))
+        return matcher
 
     @cached_property
     def _title_re(self) -> re.Pattern:
@@ -103,14 +109,14 @@ class EntityRules:
         return re.compile("|".join(map(re.escape, titles)))
 
     # -- candidate generators -------------------------------------------------------------
-    def lexicon_cands(self, text: str) -> list[Cand]:
+    def lexicon_cands(self, doc: Doc, text: str) -> list[Cand]:
         out = []
-        for m in self._lexicon_re.finditer(text):
-            name = m.group()
-            if name in COMMON_PLACE_WORDS or (len(name) <= 3 and not self._on_word_bounds(text, m.start(), m.end())):
+        for match_id, s, e in self._lexicon_matcher(doc):
+            start, end = doc[s].idx, doc[e - 1].idx + len(doc[e - 1])
+            name = text[start:end]
+            if name in COMMON_PLACE_WORDS or (len(name) <= 3 and not self._on_word_bounds(text, start, end)):
                 continue  # 迁安 inside 搬迁安置
-            label = "Organization" if name in self.lex.bodies else "District"
-            out.append(Cand(m.start(), m.end(), label, "lexicon", 2))
+            out.append(Cand(start, end, self.vocab.strings[match_id], "lexicon", 2))
         return out
 
     def _on_word_bounds(self, text: str, start: int, end: int) -> bool:
@@ -320,7 +326,7 @@ class EntityRules:
             for ent in doc.ents:  # an upstream pipeline's ner, e.g. zh_core_web_sm
                 if label := self.label_map.get(ent.label_):
                     cands.append(Cand(ent.start_char, ent.end_char, label, "ner", 1))
-        cands += self.lexicon_cands(text) + self.suffix_cands(text)
+        cands += self.lexicon_cands(doc, text) + self.suffix_cands(text)
         cands += self.person_cands(text, ner_people)
         cands = [c for c in cands if self._keep(text, c)]
         spans = []
@@ -380,4 +386,4 @@ class EntityRules:
                   default_config={"use_ner": True, "label_map": {"PERSON": "Person", "GPE": "District",
                                                                  "ORG": "Organization"}})
 def make_entities(nlp: Language, name: str, use_ner: bool, label_map: dict[str, str]) -> EntityRules:
-    return EntityRules(name, use_ner, label_map)
+    return EntityRules(nlp, name, use_ner, label_map)
