@@ -258,3 +258,12 @@ def test_api_run_on_a_folder(nlp, tmp_path):
     assert [(Path(f.path).name, f.reason) for f in result.failures] == [("c.txt", "empty file")]
     assert ("张志远", "leads", "区财政局") in rels(result.extractions[0])
     assert ("刘海涛", "worksFor", "区商务局") in rels(result.extractions[1])
+
+
+def test_ner_reads_articles_in_sentence_chunks():
+    from kg.pipeline.ner import chunks
+    text = "甲乙丙。丁戊己！\n庚辛壬癸" + "子" * 900 + "。丑寅"
+    pieces = chunks(text, limit=400)
+    assert all(0 < e - s <= 400 for s, e in pieces)
+    assert (0, 8) in pieces                                   # whole sentences, up to a paragraph break
+    assert "".join(text[s:e] for s, e in pieces) == text.replace("\n", "")  # nothing lost

@@ -6,6 +6,7 @@ host doc's tokens and stored in `doc.spans["kg_ner"]` for `kg_entities` to arbit
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -18,6 +19,32 @@ DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "ner"
 SPANS_KEY = "kg_ner"
 
 
+SENTENCE = re.compile(r"[^。！？；\n]*(?:[。！？；]+[”’」』）)]*|\n|$)")
+
+
+def chunks(text: str, limit: int = 400) -> list[tuple[int, int]]:
+    """(start, end) pieces of whole sentences, at most `limit` characters each unless one
+    sentence is longer (then it is cut at the limit); paragraph breaks always end a piece."""
+    out: list[tuple[int, int]] = []
+    start = end = 0
+    for m in SENTENCE.finditer(text):
+        if m.start() == m.end():
+            continue
+        if m.end() - start > limit and end > start:
+            out.append((start, end))
+            start = end
+        while m.end() - start > limit:
+            out.append((start, start + limit))
+            start += limit
+        end = m.end()
+        if m.group().endswith("\n"):
+            out.append((start, end - 1)) if end - 1 > start else None
+            start = end
+    if end > start:
+        out.append((start, end))
+    return out
+
+
 class StatisticalNER:
     def __init__(self, name: str, model: str | None, batch_size: int):
         self.name = name
@@ -27,26 +54,35 @@ class StatisticalNER:
         self.nlp = spacy.load(path)
         self.batch_size = batch_size
 
-    def _annotate(self, doc: Doc, inner: Doc) -> Doc:
+    def _annotate(self, doc: Doc, found: list[tuple[int, int, str]]) -> Doc:
         spans = []
-        for ent in inner.ents:
-            span = doc.char_span(ent.start_char, ent.end_char, ent.label_, alignment_mode="expand")
+        for start, end, label in found:
+            span = doc.char_span(start, end, label, alignment_mode="expand")
             if span is not None:
                 spans.append(span)
         doc.spans[SPANS_KEY] = spans
         return doc
 
+    def _run(self, texts: list[str]) -> list[list[tuple[int, int, str]]]:
+        """Entities per text. The model reads a few sentences at a time: a whole article in one
+        pass would hold activations for every character of the batch at once (GBs)."""
+        pieces = [(i, start, text[start:end]) for i, text in enumerate(texts) for start, end in chunks(text)]
+        found: list[list[tuple[int, int, str]]] = [[] for _ in texts]
+        parsed = self.nlp.pipe((p for _, _, p in pieces), batch_size=self.batch_size)
+        for (i, offset, _), piece in zip(pieces, parsed):
+            found[i] += [(offset + e.start_char, offset + e.end_char, e.label_) for e in piece.ents]
+        return found
+
     def __call__(self, doc: Doc) -> Doc:
-        return self._annotate(doc, self.nlp(doc.text))
+        return self._annotate(doc, self._run([doc.text])[0])
 
     def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterator[Doc]:
-        size = batch_size or self.batch_size
-        for batch in minibatch(docs, size):  # stream: never hold the whole corpus
-            for doc, parsed in zip(batch, self.nlp.pipe((d.text for d in batch), batch_size=size)):
-                yield self._annotate(doc, parsed)
+        for batch in minibatch(docs, batch_size or self.batch_size):  # stream: never the whole corpus
+            for doc, found in zip(batch, self._run([d.text for d in batch])):
+                yield self._annotate(doc, found)
 
 
 @Language.factory("kg_ner", assigns=["doc.spans"],
-                  default_config={"model": None, "batch_size": 64})
+                  default_config={"model": None, "batch_size": 32})
 def make_ner(nlp: Language, name: str, model: str | None, batch_size: int) -> StatisticalNER:
     return StatisticalNER(name, model, batch_size)
