@@ -267,3 +267,9 @@ def test_ner_reads_articles_in_sentence_chunks():
     assert all(0 < e - s <= 400 for s, e in pieces)
     assert (0, 8) in pieces                                   # whole sentences, up to a paragraph break
     assert "".join(text[s:e] for s, e in pieces) == text.replace("\n", "")  # nothing lost
+
+
+def test_a_total_over_many_projects_is_no_projects_amount(extract_text):
+    ex = extract_text("今年将加快推进华星光电青州基地等12个重点项目建设，总投资300亿元。")
+    r = rels(ex).get(("华星光电", "invests", "华星光电青州基地"))
+    assert r is not None and r.amount is None

@@ -27,7 +27,7 @@ NESTED_KEY = "kg_nested"
 End = tuple[int, int, str]
 CONNECTOR = re.compile(r"^[、，,（）()\s兼]*$")
 AMOUNT = re.compile(r"(?:总投资|投资总额|计划投资|投资)(?:约|超|达|近)?(\d+(?:\.\d+)?)\s*(亿|万)?元")
-BUILD_VERB = re.compile(r"(?:开工建设|投资建设|建设|打造|引进|签约落地|签约|落户|投资)$")
+COUNTED = re.compile(r"[\d一二三四五六七八九十百千]+(?:个|项|批)")
 
 
 class Rel(NamedTuple):
@@ -165,8 +165,8 @@ class RelationRules:
     @staticmethod
     def with_amounts(sent: Span, rels: list[Rel]) -> list[Rel]:
         m = AMOUNT.search(sent.text)
-        if not m:
-            return rels
+        if not m or COUNTED.search(sent.text):
+            return rels  # 总投资380亿元的42个项目: a total over many projects, not this one's
         amount = yuan(m.group(1), m.group(2))
         return [r._replace(amount=amount) if r.label == "invests" and r.amount is None else r for r in rels]
 
