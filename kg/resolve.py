@@ -115,6 +115,8 @@ class Resolver:
             for d in districts:
                 if d != k and k.endswith(d) and k[: len(k) - len(d)] in self.lex.divisions:
                     self.union(d, k)  # 青岛西海岸新区 -> 西海岸新区
+                if d != k and self.lex.divisions.get(d) is not None and self.lex.divisions.get(d) == self.lex.divisions.get(k):
+                    self.union(d if len(d) < len(k) else k, k if len(d) < len(k) else d)  # 胶州 = 胶州市
 
     # -- results --------------------------------------------------------------------------
     def _groups(self) -> dict[str, list[str]]:

@@ -273,3 +273,12 @@ def test_a_total_over_many_projects_is_no_projects_amount(extract_text):
     ex = extract_text("今年将加快推进华星光电青州基地等12个重点项目建设，总投资300亿元。")
     r = rels(ex).get(("华星光电", "invests", "华星光电青州基地"))
     assert r is not None and r.amount is None
+
+
+def test_a_mayor_leads_the_city_and_serves_on_its_party_committee(extract_text):
+    ex = extract_text("胶州市委副书记、市长王志刚出席会议。会议在胶州市召开，胶州今年将加快发展。")
+    r = rels(ex)
+    city = next(e for e in ex.entities if e.type == "District" and "胶州" in [e.name, *e.aliases])
+    assert {"胶州", "胶州市"} <= {city.name, *city.aliases}            # one city, both forms
+    assert r[("王志刚", "leads", city.name)].role == "市长"
+    assert r[("王志刚", "worksFor", "胶州市委")].role == "副书记"

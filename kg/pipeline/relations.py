@@ -27,6 +27,7 @@ NESTED_KEY = "kg_nested"
 End = tuple[int, int, str]
 CONNECTOR = re.compile(r"^[、，,（）()\s兼]*$")
 AMOUNT = re.compile(r"(?:总投资|投资总额|计划投资|投资)(?:约|超|达|近)?(\d+(?:\.\d+)?)\s*(亿|万)?元")
+GOVERNMENT_HEAD = re.compile(r"(省|市|区|县|镇|乡)长$")
 COUNTED = re.compile(r"[\d一二三四五六七八九十百千]+(?:个|项|批)")
 
 
@@ -62,15 +63,16 @@ class RelationRules:
         by_sent_ents, by_sent_parts = _by_sentence(doc, all_ents), _by_sentence(doc, inner)
         for sent in doc.sents:
             ents, parts = by_sent_ents.get(sent.start, []), by_sent_parts.get(sent.start, [])
-            sent_rels = self.post_chains(text, sent, ents) + self.name_structure(doc, text, ents, parts, nested)
+            sent_rels = self.post_chains(text, sent, ents, parts) + self.name_structure(doc, text, ents, parts, nested)
             rels += self.with_amounts(sent, sent_rels)
         doc.spans[NESTED_KEY] = nested
         doc._.relations = rels
         return doc
 
     # -- leads / worksFor -------------------------------------------------------------------
-    def post_chains(self, text: str, sent: Span, ents: list[Span]) -> list[Rel]:
+    def post_chains(self, text: str, sent: Span, ents: list[Span], parts: list[Span] = ()) -> list[Rel]:
         out: list[Rel] = []
+        places = {(s.start_char, s.end_char) for s in parts if s.label_ == "District"}
         people = [e for e in ents if e.label_ == "Person"]
         bodies = [e for e in ents if e.label_ in ("Organization", "District", "Enterprise")]
         chains: dict[int, list[tuple[End | None, str]]] = {}
@@ -85,6 +87,11 @@ class RelationRules:
             chains[p.start_char] = items
             merged: dict[End | None, list[str]] = {}
             for body, title in items:
+                if body and body[2] == "Organization" and GOVERNMENT_HEAD.search(title):
+                    # 胶州市委副书记、市长: the mayor heads the city, not the party committee
+                    place = max(((a, b) for a, b in places if a == body[0] and b < body[1]),
+                                key=lambda ab: ab[1], default=None)
+                    body = (place[0], place[1], "District") if place else body
                 merged.setdefault(body, []).append(title)
             for body, titles in merged.items():
                 if body is None:
