@@ -29,6 +29,8 @@ GOVERNORS = set("""推动 加快 推进 打造 启动 建成 启用 开工 引�
 加速 扎实 主要 其中 包括 涉及 属于 作为 成为 形成 达到 启用 上 下 中 内 外 前 后 新建 续建 全市 全区 全省
 全国 各级 相关 一批 各类 所有 其他""".split())
 STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "ad")
+# zone words that only follow a proper name (红石崖街道, 董家口化工园区)
+STRONG_ZONES = {"街道", "社区", "化工园区", "自贸片区", "保税区", "保税港区", "开发区", "高新区", "经济区"}
 MEASURES = {"个", "项", "家", "批", "座", "条", "类", "名", "位", "所", "只"}
 COMMON_PLACE_WORDS = {"新城区", "老城区", "城区", "郊区", "矿区", "市中区", "开发区", "高新区", "新区", "市区"}
 LEADING_VERBS = GOVERNORS | {"建设", "开发", "新建", "续建", "扩建", "实施"}
@@ -214,8 +216,11 @@ class EntityRules:
                 continue  # 规范商会, 星级商会: a kind of body, not a named one
             if label == "District" and suffix in ("新区", "城区", "示范区", "片区") and not self._specific(prefix):
                 continue  # 美丽新区, 法治新区: praise, not a place
-            if (label == "District" or suffix == "中心") and not (self._specific(prefix) or self._nominal(prefix)):
+            strong = suffix in STRONG_ZONES and re.fullmatch(f"[{HAN}]{{2,6}}", prefix) and not self._generic(prefix)
+            if (label == "District" or suffix == "中心") and not (strong or self._specific(prefix) or self._nominal(prefix)):
                 continue  # 美丽新区, 服务中心: a description, not a name
+            if label == "Enterprise" and (prefix in GENERIC or self._generic(prefix)):
+                continue  # 上市公司
             if suffix.endswith("中心") and label == "Project" and not self._built(text, start):
                 label = "Organization"
             # a phase or section right after a project name belongs to it: 校区二期, 基地项目
@@ -377,6 +382,9 @@ class EntityRules:
             words = [w for w in self._posseg.cut(name)]
             return self._specific(name) and not self._generic(name) and name not in self.lex.divisions \
                 and not words[0].flag.startswith("v") and words[-1].word not in GENERIC | {"科技", "装备", "方法"}
+        if c.source == "ner" and c.label == "District":  # 法治化, 智慧城市基础设: not places
+            return name in self.lex.divisions or name in self.lex.countries or name.endswith(
+                tuple(self.lex.zone_suffixes) + ("省", "市", "县", "区", "镇", "乡", "村"))
         if c.source == "ner" and c.label == "Organization":  # the NER's bodies need a body's ending
             return name in self.lex.bodies or name.endswith(self.lex.org_suffixes)
         return True
