@@ -133,26 +133,19 @@ def test_jieba_pipeline_finds_the_same_leader(extract_text):
 
 # --- entities and relations -------------------------------------------------------------------
 
-def test_leader_post_chain(extract_text):
-    ex = extract_text(LEADER)
+@pytest.mark.parametrize("text, person, org, relation, posts", [
+    (LEADER, "张志远", "区财政局", "leads", ("局长", "党组书记")),   # a top post
+    (DEPUTY, "刘海涛", "区商务局", "worksFor", ("副局长",)),         # a deputy
+])
+def test_post_chain(extract_text, text, person, org, relation, posts):
+    ex = extract_text(text)
     check_consistent(ex)
-    assert ents(ex).get("张志远") == "Person"
-    assert ents(ex).get("区财政局") == "Organization"
-    r = rels(ex).get(("张志远", "leads", "区财政局"))
-    assert r is not None
-    assert "局长" in r.role and "党组书记" in r.role
-    assert r.evidence.sentence == LEADER
-    assert ("张志远", "worksFor", "区财政局") not in rels(ex)
-
-
-def test_deputy_works_for(extract_text):
-    ex = extract_text(DEPUTY)
-    check_consistent(ex)
-    assert ents(ex).get("刘海涛") == "Person"
-    assert ents(ex).get("区商务局") == "Organization"
-    r = rels(ex).get(("刘海涛", "worksFor", "区商务局"))
-    assert r is not None and "副局长" in r.role
-    assert ("刘海涛", "leads", "区商务局") not in rels(ex)
+    assert (ents(ex).get(person), ents(ex).get(org)) == ("Person", "Organization")
+    r = rels(ex).get((person, relation, org))
+    assert r is not None and all(p in r.role for p in posts)
+    assert r.evidence.sentence == text
+    other = "worksFor" if relation == "leads" else "leads"
+    assert (person, other, org) not in rels(ex)
 
 
 def test_people_in_one_text_keep_their_own_posts(extract_text):
