@@ -5,6 +5,7 @@ The CLI (kg/cli.py) is a thin layer over these functions.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -126,10 +127,6 @@ def ner_mentions(texts: list[str], nlp: Language | None = None,
             for doc in nlp.pipe(texts, batch_size=64)]
 
 
-_BENCH: list[Language] = []
-
-
+@cache
 def _bench_nlp() -> Language:
-    if not _BENCH:
-        _BENCH.append(kg_nlp.build())
-    return _BENCH[0]
+    return kg_nlp.build()

@@ -14,7 +14,7 @@ from spacy.tokens import Doc, Span
 
 from kg import lexicon
 from kg.pipeline.relations import NESTED_KEY, End, Rel
-from kg.resolve import Resolver, norm
+from kg.resolve import Resolver
 from kg.types import Article, Entity, Evidence, Extraction, Mention, Relation
 
 BUILD = re.compile(r"(?:开工建设|投资建设|建设|打造|推进|推动|加快|引进|签约|落地|落户|启动|建成)")
@@ -40,7 +40,10 @@ def extract(doc: Doc, article: Article) -> Extraction:
     lex = lexicon.load()
     text, sents = doc.text, Sentences(doc, article)
     spans: list[Span] = list(doc.ents) + list(doc.spans.get(NESTED_KEY, []))
-    mentions = [Mention(s.text, s.label_, s.start_char, s.end_char, "ner", sents.evidence(s.start_char))
+    # kb_id_ names the component that found a span (suffix, lexicon, ner, title…); owners and
+    # places inside names come from kg_relations
+    mentions = [Mention(s.text, s.label_, s.start_char, s.end_char, s.kb_id_ or "name structure",
+                        sents.evidence(s.start_char))
                 for s in spans]
     for name in article.reporters:  # bylines name people even where the text layout hides them
         pos = max(text.find(name), 0)
@@ -110,9 +113,10 @@ def extract(doc: Doc, article: Article) -> Extraction:
 
     # interviews: a zone whose leader heads a section owns the projects listed in it
     section_zone = _section_zones(text, entities, rels)
-    level = {"区": home, "新": home, "工": home, "管": home, "市": city, "省": province}
-    for o in by_type["Organization"]:
-        place = level.get(o.name[0]) if re.match(r"^(区|新区|工委|管委|市|省)", o.name) else None
+    level = {"区": home, "新区": home, "工委": home, "管委": home, "市": city, "省": province}
+    for o in by_type["Organization"]:  # 区财政局 -> the home district, 市委 -> its city
+        prefix = re.match(r"新区|工委|管委|区|市|省", o.name)
+        place = level[prefix.group()] if prefix else None
         if place is not None:
             add(o.name, "locatedIn", place.name, first_ev(o), conf=0.7)
         elif home is not None and any(o.name.startswith(a) for a in [home.name, *home.aliases] if len(a) > 1):
@@ -154,5 +158,3 @@ def _section_zones(text: str, entities: list[Entity], rels: dict):
         return current
     return zone_at
 
-
-__all__ = ["extract", "norm"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from urllib.parse import quote
 
@@ -139,6 +139,7 @@ def to_rdf(kgraph: KnowledgeGraph) -> Graph:
             g.add((iri, DCTERMS.date, Literal(a.date)))
         for name in a.reporters:
             g.add((iri, KG.reporter, entity_iri("Person", name)))
+    articles = {a.doc_id: a for a in kgraph.articles}
     for node in kgraph.nodes.values():
         g.add((node.iri, RDF.type, getattr(KG, node.type)))
         g.add((node.iri, RDFS.label, Literal(node.name, lang="zh")))
@@ -148,7 +149,9 @@ def to_rdf(kgraph: KnowledgeGraph) -> Graph:
             g.add((node.iri, SKOS.altLabel, Literal(alias, lang="zh")))
         for m in node.mentions:
             g.add((node.iri, PROV.wasDerivedFrom, article_iri(m.evidence.doc_id)))
-            ev = Evidence(m.evidence.doc_id, m.evidence.sentence, m.evidence.sent_index, *_mention_span(kgraph, m))
+            article = articles.get(m.evidence.doc_id)  # offsets into the original file
+            start, end = article.source_span(m.start, m.end) if article else (m.start, m.end)
+            ev = replace(m.evidence, start=start, end=end)
             mention = _ev_node(g, KG.Mention, ev, node.iri)
             g.add((mention, KG.mentionOf, node.iri))
     for edge in kgraph.edges.values():
@@ -167,11 +170,6 @@ def to_rdf(kgraph: KnowledgeGraph) -> Graph:
         for ev in edge.evidence:
             g.add((st, KG.evidence, _ev_node(g, KG.Evidence, ev)))
     return g
-
-
-def _mention_span(kgraph: KnowledgeGraph, m: Mention) -> tuple[int, int]:
-    article = next((a for a in kgraph.articles if a.doc_id == m.evidence.doc_id), None)
-    return article.source_span(m.start, m.end) if article else (m.start, m.end)
 
 
 def to_networkx(kgraph: KnowledgeGraph) -> nx.MultiDiGraph:

@@ -46,9 +46,9 @@ class Lexicon:
     not_bodies: frozenset[str]             # words that end like a body but are not one (布局, 干部)
     countries: frozenset[str]
     surnames: frozenset[str]
+    common_surnames: frozenset[str]        # the ~120 commonest single-character surnames
     divisions: dict[str, Division]         # every surface form (full and short) -> division
     by_code: dict[str, Division]
-    _common: frozenset[str] = frozenset()
 
     @property
     def titles(self) -> frozenset[str]:
@@ -58,10 +58,6 @@ class Lexicon:
         div = self.divisions.get(name)
         code = div.parent_code if div else None
         return self.by_code.get(code) if code else None
-
-    @property
-    def common_surnames(self) -> frozenset[str]:
-        return self._common
 
     def is_surname_start(self, name: str) -> bool:
         return name[:1] in self.surnames or name[:2] in self.surnames
@@ -132,5 +128,5 @@ def load() -> Lexicon:
         surnames=frozenset(raw["surnames"]) | frozenset(raw["compound_surnames"]),
         divisions=forms,
         by_code=by_code,
-        _common=frozenset(raw["surnames"][:120]),  # the list is ordered by frequency
+        common_surnames=frozenset(raw["surnames"][:120]),  # the list is ordered by frequency
     )

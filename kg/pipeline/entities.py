@@ -13,7 +13,7 @@ from functools import cached_property, lru_cache
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 
 from kg import lexicon
 from kg.pipeline.ner import SPANS_KEY as NER_KEY
@@ -78,7 +78,6 @@ class EntityRules:
         self.use_ner = use_ner
         self.label_map = label_map  # labels of an upstream spaCy ner (zh_core_web_*) -> ours
         self.lex = lexicon.load()
-        self.common_surnames = self.lex.common_surnames
 
     @cached_property
     def _posseg(self) -> "_Cut":
@@ -104,6 +103,13 @@ class EntityRules:
         matcher.add("District", list(self.make_doc_pipe(places)))
         matcher.add("Organization", list(self.make_doc_pipe(sorted(self.lex.bodies))))
         return matcher
+
+    @cached_property
+    def _name_res(self) -> tuple[re.Pattern, re.Pattern]:
+        """A surname and one or two characters; the same at a paragraph start before ： (a speaker)."""
+        surname = "|".join(sorted(self.lex.surnames, key=len, reverse=True))
+        return (re.compile(rf"(?:{surname})[{HAN}]{{1,2}}"),
+                re.compile(rf"(?m)^[　 ]*((?:{surname})[{HAN}]{{1,2}})[：:]"))
 
     @cached_property
     def _title_re(self) -> re.Pattern:
@@ -278,8 +284,7 @@ class EntityRules:
     def person_cands(self, text: str, ner_people: set[tuple[int, int]]) -> list[Cand]:
         """People named right after a post title, in a byline, or as an interview's speaker."""
         lex, out = self.lex, []
-        surname = "|".join(sorted(lex.surnames, key=len, reverse=True))
-        name_re = re.compile(rf"(?:{surname})[{HAN}]{{1,2}}")
+        name_re, speaker_re = self._name_res
         starts = [m.end() for m in self._title_re.finditer(text)]
         starts += [m.end() for m in re.finditer(r"□(?:本报)?(?:记者|通讯员|实习生)?\s*", text)]
         for pos in starts:
@@ -300,7 +305,7 @@ class EntityRules:
             while (nxt := name_re.match(text, end + 1)) and text[end] == "、":
                 pos, end = nxt.start(), self._name_end(text, nxt.start(), nxt.end())
                 out.append(Cand(pos, end, "Person", "title", 4))
-        for m in re.finditer(rf"(?m)^[　 ]*((?:{surname})[{HAN}]{{1,2}})[：:]", text):
+        for m in speaker_re.finditer(text):
             out.append(Cand(m.start(1), m.end(1), "Person", "speaker", 4))
         return out
 
@@ -372,7 +377,7 @@ class EntityRules:
         if c.label == "Person" and c.source == "ner":
             # the NER alone is trusted for a person with one of the ~120 commonest surnames
             tag = lexicon.dictionary_tag(name)  # 高标准, 齐心: words, not names
-            return 2 <= len(name) <= 4 and (name[0] in self.common_surnames or name[:2] in self.lex.surnames) \
+            return 2 <= len(name) <= 4 and (name[0] in self.lex.common_surnames or name[:2] in self.lex.surnames) \
                 and re.fullmatch(f"[{HAN}·]+", name) is not None and not re.search(r"[化性率区省市县]$", name) \
                 and (tag is None or tag.startswith("nr"))
         if c.source == "ner" and (re.search(GENERIC_TAIL, name) or re.search(r"[和与及、]", name)):

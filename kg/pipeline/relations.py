@@ -165,8 +165,7 @@ class RelationRules:
                 if place.end_char - place.start_char < 2:
                     continue
                 nested.append(place)
-                out.append(Rel((place.start_char, place.end_char, "District"), end, "locatedIn", None, None, 0.8)
-                           ._replace(head=end, tail=(place.start_char, place.end_char, "District")))
+                out.append(Rel(end, (place.start_char, place.end_char, "District"), "locatedIn", None, None, 0.8))
         return out
 
     @staticmethod
