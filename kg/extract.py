@@ -64,7 +64,7 @@ def extract(doc: Doc, article: Article) -> Extraction:
                                  amount or (old.amount if old else None), max(conf, old.confidence if old else 0))
 
     def end_name(end: End) -> str | None:
-        return name_of(text[end[0]:end[1]], end[2])
+        return name_of(text[end[0]:end[1]])
 
     for r in doc._.relations:
         r = Rel(*r)

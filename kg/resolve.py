@@ -158,7 +158,7 @@ class Resolver:
         return len(key) < 2 or key in self.lex.zone_suffixes or key in self.lex.project_suffixes \
             or key in self.lex.org_suffixes
 
-    def name_of(self, surface: str, etype: str | None = None) -> str | None:
+    def name_of(self, surface: str) -> str | None:
         key = norm(surface)
         if key not in self.parent:
             return None

@@ -66,8 +66,7 @@ class Cand:
     start: int
     end: int
     label: str
-    source: str
-    priority: int  # higher wins an overlap of equal length
+    source: str  # suffix, lexicon, title, byline, speaker or ner: arbitration ranks by it
 
 
 class EntityRules:
@@ -124,7 +123,7 @@ class EntityRules:
             name = text[start:end]
             if name in COMMON_PLACE_WORDS or (len(name) <= 3 and not self._on_word_bounds(text, start, end)):
                 continue  # 迁安 inside 搬迁安置
-            out.append(Cand(start, end, self.vocab.strings[match_id], "lexicon", 2))
+            out.append(Cand(start, end, self.vocab.strings[match_id], "lexicon"))
         return out
 
     def _on_word_bounds(self, text: str, start: int, end: int) -> bool:
@@ -202,7 +201,7 @@ class EntityRules:
             if suffix == "号线":  # metro lines: 地铁6号线, 13号线
                 num = re.search(r"(?:地铁|轨道交通)?\d+$", text[max(0, s - 8):s])
                 if num:
-                    out.append(Cand(s - len(num.group()), self._phase_end(text, e), "Project", "suffix", 3))
+                    out.append(Cand(s - len(num.group()), self._phase_end(text, e), "Project", "suffix"))
                 continue
             if not self._suffix_is_word(text, s, e):
                 continue  # 举办, 开好局: the suffix is part of a verb phrase
@@ -232,7 +231,7 @@ class EntityRules:
             # a phase or section right after a project name belongs to it: 校区二期, 基地项目
             if label == "Project":
                 e = self._phase_end(text, e)
-            out.append(Cand(start, e, label, "suffix", 3))
+            out.append(Cand(start, e, label, "suffix"))
         return out
 
     def _phase_end(self, text: str, end: int) -> int:
@@ -300,13 +299,13 @@ class EntityRules:
             if self._title_re.match(name) or name in lex.divisions or not self._looks_like_name(text, pos, end):
                 continue
             src = "byline" if text[max(0, pos - 6):pos].find("□") >= 0 else "title"
-            out.append(Cand(pos, end, "Person", src, 4))
+            out.append(Cand(pos, end, "Person", src))
             # a list of people sharing the post: 区领导甲、乙、丙
             while (nxt := name_re.match(text, end + 1)) and text[end] == "、":
                 pos, end = nxt.start(), self._name_end(text, nxt.start(), nxt.end())
-                out.append(Cand(pos, end, "Person", "title", 4))
+                out.append(Cand(pos, end, "Person", "title"))
         for m in speaker_re.finditer(text):
-            out.append(Cand(m.start(1), m.end(1), "Person", "speaker", 4))
+            out.append(Cand(m.start(1), m.end(1), "Person", "speaker"))
         return out
 
     @staticmethod
@@ -330,12 +329,12 @@ class EntityRules:
         ner_people: set[tuple[int, int]] = set()
         if self.use_ner:
             for span in doc.spans.get(NER_KEY, []):
-                cands.append(Cand(span.start_char, span.end_char, self._retype(span.text, span.label_), "ner", 1))
+                cands.append(Cand(span.start_char, span.end_char, self._retype(span.text, span.label_), "ner"))
                 if span.label_ == "Person":
                     ner_people.add((span.start_char, span.end_char))
             for ent in doc.ents:  # an upstream pipeline's ner, e.g. zh_core_web_sm
                 if label := self.label_map.get(ent.label_):
-                    cands.append(Cand(ent.start_char, ent.end_char, label, "ner", 1))
+                    cands.append(Cand(ent.start_char, ent.end_char, label, "ner"))
         cands += self.lexicon_cands(doc, text) + self.suffix_cands(text)
         cands += self.person_cands(text, ner_people)
         cands = [c for c in cands if self._keep(text, c)]
