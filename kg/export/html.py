@@ -17,7 +17,6 @@ import numpy as np
 import pyvis
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 from markupsafe import Markup
-from pyvis.network import Network
 
 from kg.export.files import write_text
 
@@ -34,8 +33,10 @@ TYPES: dict[str, tuple[str, str]] = {
 }
 OTHER = ("#9c9c9c", "其他")
 RELATIONS = {"leads": "领导", "worksFor": "任职于", "locatedIn": "位于", "invests": "投资"}
+MAX_NODES = 2000   # default cap: a browser draws this many nodes smoothly
 SMALL = 500        # below: networkx spring layout + a short in-browser stabilisation
 MAX_TIP_SOURCES = 3
+MAX_PAGE_SOURCES = 20  # a hub is named in thousands of sentences; the page lists the first few
 SEED = 7
 
 
@@ -122,15 +123,15 @@ def _layout(nodes: list[str], pairs: list[tuple[str, str]]) -> dict[str, tuple[i
     return {v: (int(round(px)), int(round(py))) for v, (px, py) in zip(nodes, xy)}
 
 
-def _node_tip(iri: str, kind: str, label: str, aliases: list[str], sources: list[dict]) -> str:
+def _node_tip(iri: str, kind: str, label: str, aliases: list[str], sources: list[dict], total: int) -> str:
     lines = [label, f"{TYPES.get(kind, OTHER)[1]} {kind}"]
     if aliases:
         lines.append("别名 aliases: " + "、".join(aliases))
     lines.append(iri)
     for s in sources[:MAX_TIP_SOURCES]:
         lines.append(f"[{s.get('doc', '')}] {_clip(str(s.get('sentence', '')))}")
-    if len(sources) > MAX_TIP_SOURCES:
-        lines.append(f"… +{len(sources) - MAX_TIP_SOURCES}")
+    if total > MAX_TIP_SOURCES:
+        lines.append(f"… +{total - MAX_TIP_SOURCES}")
     return "\n".join(lines)
 
 
@@ -180,8 +181,18 @@ def _environment(meta: dict[str, Any]) -> Environment:
     return env
 
 
-def build_network(graph: nx.MultiDiGraph, title: str = "zhkg") -> Network:
-    """The pyvis Network for `graph`, with our template; nothing is written."""
+def cap(graph: nx.MultiDiGraph, max_nodes: int) -> nx.MultiDiGraph:
+    """The `max_nodes` most connected nodes (ties: smaller id first) and the edges among them."""
+    if graph.number_of_nodes() <= max_nodes:
+        return graph
+    keep = sorted(graph.nodes, key=lambda v: (-graph.degree(v), str(v)))[:max_nodes]
+    return graph.subgraph(keep)
+
+
+def page(graph: nx.MultiDiGraph, title: str = "zhkg", total: tuple[int, int] | None = None) -> str:
+    """The HTML page for `graph`. `total` = (nodes, edges) of the whole graph when `graph` is a
+    capped view of it: the page then says how much it shows. Node and edge records are built
+    directly (pyvis's add_node/add_edge scan a list per call); pyvis supplies the vis-network files."""
     nodes = sorted(graph.nodes, key=str)
     edges = sorted(graph.edges(keys=True, data=True),
                    key=lambda e: (str(e[0]), str(e[1]), str(e[3].get("relation", "")), str(e[2])))
@@ -189,8 +200,7 @@ def build_network(graph: nx.MultiDiGraph, title: str = "zhkg") -> Network:
     pos = _layout([str(v) for v in nodes], pairs)
     small = len(nodes) < SMALL
 
-    net = Network(height="100%", width="100%", directed=True, notebook=False,
-                  cdn_resources="in_line", heading=title)
+    records: list[dict[str, Any]] = []
     labels: dict[str, str] = {}
     for v in nodes:
         d, iri = graph.nodes[v], str(v)
@@ -198,39 +208,45 @@ def build_network(graph: nx.MultiDiGraph, title: str = "zhkg") -> Network:
         kind = raw_kind if raw_kind in TYPES else "Other"
         label = str(d.get("label") or iri.rsplit("/", 1)[-1])
         aliases = [str(a) for a in d.get("aliases") or [] if str(a) != label]
+        all_sources = [s for s in d.get("sources") or [] if isinstance(s, dict)]
         sources = [{"doc": str(s.get("doc", "")), "sentence": str(s.get("sentence", ""))}
-                   for s in d.get("sources") or [] if isinstance(s, dict)]
+                   for s in all_sources[:MAX_PAGE_SOURCES]]
+        n_sources = int(d.get("sources_total", len(all_sources)))  # set when the caller pre-clipped them
         labels[iri] = label
         x, y = pos[iri]
-        # explicit colour, no `group`: pyvis drops `color` when a group is set
-        net.add_node(iri, label=label, color=TYPES.get(kind, OTHER)[0],
-                     size=round(8 + 4 * math.sqrt(graph.degree(v)), 1), x=x, y=y,
-                     title=_node_tip(iri, raw_kind, label, aliases, sources),
-                     kind=kind, aliases=aliases, sources=sources)
+        # explicit colour, no `group`: vis drops `color` when a group is set
+        records.append({"id": iri, "label": label, "shape": "dot", "color": TYPES.get(kind, OTHER)[0],
+                        "size": round(8 + 4 * math.sqrt(graph.degree(v)), 1), "x": x, "y": y,
+                        "title": _node_tip(iri, raw_kind, label, aliases, sources, n_sources),
+                        "kind": kind, "aliases": aliases, "sources": sources,
+                        "sources_total": n_sources})
+    links: list[dict[str, Any]] = []
     parallel: dict[tuple[str, str], int] = {}
     for i, (u, v, _key, d) in enumerate(edges):
         su, sv = str(u), str(v)
         rel = str(d.get("relation", ""))
-        extra: dict[str, Any] = {}
+        link: dict[str, Any] = {"from": su, "to": sv, "arrows": "to", "id": f"e{i}", "label": rel,
+                                "title": _edge_tip(labels[su], labels[sv], d), "relation": rel,
+                                "role": str(d.get("role") or ""), "amount": _amount(d.get("amount")),
+                                "confidence": _number(d.get("confidence")), "doc": str(d.get("doc") or ""),
+                                "sentence": str(d.get("sentence") or "")}
         k = parallel[(su, sv)] = parallel.get((su, sv), -1) + 1
         if k:  # fan out parallel edges so each label stays readable
-            extra["smooth"] = {"enabled": True, "type": "curvedCW", "roundness": 0.15 * k}
-        net.add_edge(su, sv, id=f"e{i}", label=rel, title=_edge_tip(labels[su], labels[sv], d),
-                     relation=rel, role=str(d.get("role") or ""), amount=_amount(d.get("amount")),
-                     confidence=_number(d.get("confidence")), doc=str(d.get("doc") or ""),
-                     sentence=str(d.get("sentence") or ""), **extra)
-    net.options = _options(small)
-    meta = {"title": title,
-            "types": [{"key": t, "color": c, "zh": zh} for t, (c, zh) in TYPES.items()]
-            + [{"key": "Other", "color": OTHER[0], "zh": OTHER[1]}],
-            "relations": RELATIONS, "physics": small}
-    net.templateEnv = _environment(meta)
-    net.path = TEMPLATE
-    return net
+            link["smooth"] = {"enabled": True, "type": "curvedCW", "roundness": 0.15 * k}
+        links.append(link)
+    meta: dict[str, Any] = {"title": title,
+                            "types": [{"key": t, "color": c, "zh": zh} for t, (c, zh) in TYPES.items()]
+                            + [{"key": "Other", "color": OTHER[0], "zh": OTHER[1]}],
+                            "relations": RELATIONS, "physics": small}
+    if total is not None and (total[0] > len(records) or total[1] > len(links)):
+        meta["cap"] = {"nodes": len(records), "edges": len(links), "total_nodes": total[0], "total_edges": total[1]}
+    template = _environment(meta).get_template(TEMPLATE)
+    return template.render(nodes=records, edges=links, options=json.dumps(_options(small)))
 
 
-def write_html(graph: nx.MultiDiGraph, path: Path, title: str = "zhkg") -> None:
-    """Write the interactive view of `graph` to `path`, atomically (kg.export.files)."""
-    # generate_html is what Network.write_html renders; we write it ourselves for an explicit
-    # UTF-8 encoding and an atomic replace (write_html opens the target with the locale encoding).
-    write_text(Path(path), build_network(graph, title).generate_html())
+def write_html(graph: nx.MultiDiGraph, path: Path, title: str = "zhkg", max_nodes: int = MAX_NODES) -> None:
+    """Write the interactive view of `graph` to `path`, atomically (kg.export.files); a graph of
+    more than `max_nodes` nodes shows its most connected ones, and the page says so."""
+    shown = cap(graph, max_nodes)
+    total = (graph.number_of_nodes(), graph.number_of_edges())
+    write_text(Path(path), page(shown, title, total))
