@@ -1,0 +1,131 @@
+"""kg.stream: the bounded-memory merge and exports give what the in-memory build gives."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import networkx as nx
+import pyoxigraph as ox
+import pytest
+
+from kg import api, graph
+from kg.export import files
+from kg.stream.build import export
+from kg.stream.records import RecordError, partitions, read_records, to_record, write_records
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "examples" / "corpus"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import synth  # noqa: E402
+
+OUTPUTS = ("graph.ttl", "entities.csv", "relations.csv", "graph.graphml", "graph.html")
+
+
+def triples(path: Path) -> set[str]:
+    return {str(t) for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)}
+
+
+def in_memory_build(extractions, out: Path) -> None:
+    """Today's path: graph.merge -> rdflib / networkx -> kg.export.files."""
+    kgraph = graph.merge(extractions)
+    files.write_turtle(graph.to_rdf(kgraph), out / "graph.ttl")
+    files.write_csvs(kgraph, out / "entities.csv", out / "relations.csv")
+    files.write_graphml(graph.to_networkx(kgraph), out / "graph.graphml")
+
+
+def read_graphml(path: Path) -> tuple[dict, list]:
+    g = nx.read_graphml(path, force_multigraph=True, edge_key_type=str)
+    return dict(g.nodes(data=True)), sorted(g.edges(keys=True, data=True))
+
+
+def assert_same_build(new: Path, old: Path) -> None:
+    a, b = triples(new / "graph.ttl"), triples(old / "graph.ttl")
+    assert a == b, f"only streamed: {sorted(a - b)[:3]}; only in memory: {sorted(b - a)[:3]}"
+    for name in ("entities.csv", "relations.csv"):
+        assert (new / name).read_bytes() == (old / name).read_bytes(), name
+    assert read_graphml(new / "graph.graphml") == read_graphml(old / "graph.graphml")
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> tuple[list, Path]:
+    """150 synthetic articles' extractions and their records in partitions of 40."""
+    exs = list(synth.extractions(150))
+    records = tmp_path_factory.mktemp("records")
+    write_records(exs, records, per_part=40)
+    return exs, records
+
+
+def test_streamed_build_equals_in_memory_build(synthetic, tmp_path):
+    exs, records = synthetic
+    # small merge partitions, so facts of one node and its edges cross many partition boundaries
+    report = export(records, tmp_path / "new", nodes_per_part=25)
+    in_memory_build(exs, tmp_path / "old")
+    assert_same_build(tmp_path / "new", tmp_path / "old")
+    assert report.articles == 150 and report.entities == len(graph.merge(exs).nodes)
+
+
+def test_same_records_give_the_same_bytes_whatever_the_partitioning(synthetic, tmp_path):
+    exs, records = synthetic
+    export(records, tmp_path / "a", nodes_per_part=25)
+    write_records(exs, tmp_path / "records", per_part=150)
+    export(tmp_path / "records", tmp_path / "b", nodes_per_part=100_000)
+    for name in OUTPUTS:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_sample_corpus_same_triples_and_valid(nlp, tmp_path):
+    from kg.validate import validate
+    run = api.run(CORPUS, nlp)
+    write_records(run.extractions, tmp_path / "records")
+    export(tmp_path / "records", tmp_path / "new")
+    in_memory_build(run.extractions, tmp_path / "old")
+    assert_same_build(tmp_path / "new", tmp_path / "old")
+    report = validate(tmp_path / "new" / "graph.ttl")
+    assert report.conforms, report.violations[:3]
+
+
+def test_records_hold_no_per_character_offsets(nlp):
+    run = api.run(sorted(CORPUS.glob("*.txt"))[0], nlp)
+    ex = run.extractions[0]
+    record = to_record(ex)
+    size = len(json.dumps(record, ensure_ascii=False).encode())
+    assert len(ex.article.offsets) == len(ex.article.text) > 3000
+    assert size < 5 * len(ex.article.text.encode()), size   # entities, mentions, sentences only
+    # a mention's offsets are in the original file, as kg.graph.to_rdf writes them
+    etype, name, _aliases, _conf, mentions = record["ents"][0]
+    start, end, _ev = mentions[0]
+    original = (CORPUS / ex.article.doc_id).read_text(encoding="utf-8")
+    assert original[start:end].replace("\n", "") .replace(" ", "").replace("\u3000", "") == name.replace(" ", "")
+
+
+def test_html_overview_is_capped_and_says_so(synthetic, tmp_path):
+    _, records = synthetic
+    report = export(records, tmp_path, html_max_nodes=40)
+    page = (tmp_path / "graph.html").read_text(encoding="utf-8")
+    data = json.loads(page.split("const DATA = ", 1)[1].split(";\n", 1)[0])
+    assert len(data["nodes"]) == 40 < report.entities
+    assert data["meta"]["cap"]["total_nodes"] == report.entities
+    assert data["meta"]["cap"]["total_edges"] == report.relations
+    # the most connected: every node shown has at least the degree of any node left out
+    g = nx.read_graphml(tmp_path / "graph.graphml", force_multigraph=True)
+    shown = {n["id"] for n in data["nodes"]}
+    assert min(g.degree(v) for v in shown) >= max(g.degree(v) for v in g if v not in shown)
+    ids = {n["id"] for n in data["nodes"]}
+    assert all(e["from"] in ids and e["to"] in ids for e in data["edges"])
+
+
+def test_unreadable_records_are_named(synthetic, tmp_path):
+    _, records = synthetic
+    bad = tmp_path / "records"
+    bad.mkdir()
+    part = partitions(records)[0]
+    (bad / part.name).write_text(part.read_text(encoding="utf-8") + "{not json\n", encoding="utf-8")
+    with pytest.raises(RecordError, match=rf"{part.name}:41: not a record"):
+        list(read_records(bad))
+    # partitions out of doc-id order
+    parts = partitions(records)
+    (bad / parts[0].name).write_bytes(parts[1].read_bytes())
+    (bad / parts[1].name).write_bytes(parts[0].read_bytes())
+    with pytest.raises(RecordError, match="sorts before"):
+        list(read_records(bad))
