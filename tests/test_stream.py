@@ -58,8 +58,8 @@ def synthetic(tmp_path_factory) -> tuple[list, Path]:
 
 def test_streamed_build_equals_in_memory_build(synthetic, tmp_path):
     exs, records = synthetic
-    # small merge partitions, so facts of one node and its edges cross many partition boundaries
-    report = export(records, tmp_path / "new", nodes_per_part=25)
+    # small merge partitions (15), so a node's edges and their tails fall in other partitions
+    report = export(records, tmp_path / "new", articles_per_part=10)
     in_memory_build(exs, tmp_path / "old")
     assert_same_build(tmp_path / "new", tmp_path / "old")
     assert report.articles == 150 and report.entities == len(graph.merge(exs).nodes)
@@ -67,9 +67,9 @@ def test_streamed_build_equals_in_memory_build(synthetic, tmp_path):
 
 def test_same_records_give_the_same_bytes_whatever_the_partitioning(synthetic, tmp_path):
     exs, records = synthetic
-    export(records, tmp_path / "a", nodes_per_part=25)
+    export(records, tmp_path / "a", articles_per_part=10)
     write_records(exs, tmp_path / "records", per_part=150)
-    export(tmp_path / "records", tmp_path / "b", nodes_per_part=100_000)
+    export(tmp_path / "records", tmp_path / "b", articles_per_part=100_000)
     for name in OUTPUTS:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 

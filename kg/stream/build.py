@@ -40,21 +40,23 @@ class Report:
 
 
 def export(records: Path, out: Path, title: str = "zhkg", html_max_nodes: int = html.MAX_NODES,
-           work: Path | None = None, report: Report | None = None, nodes_per_part: int = 20_000) -> Report:
+           work: Path | None = None, report: Report | None = None, articles_per_part: int = 2000) -> Report:
     """Merge the record partitions under `records` and write every export into `out`."""
     report = report or Report()
     out.mkdir(parents=True, exist_ok=True)
     with report.stage("resolve"):
         table = resolve(read_records(records))
     report.articles, report.entities = table.articles, len(table)
-    spill = Spill(table, work or out, nodes_per_part)
+    spill = Spill(table, work or out, articles_per_part)
     sinks: list[Sink] = []
     try:
         def triples() -> Iterator[ox.Triple]:
             with report.stage("spill + article triples"):
                 for seq, record in enumerate(read_records(records)):
                     spill.add(seq, record)
-                    yield from article_triples(record, table)
+                    batch = article_triples(record, table)
+                    report.triples += len(batch)
+                    yield from batch
                 spill.close()
             with report.stage("reduce + entity triples, CSV, GraphML"):
                 sinks.extend([CsvSink(out / "entities.csv", out / "relations.csv", table),
@@ -64,19 +66,15 @@ def export(records: Path, out: Path, title: str = "zhkg", html_max_nodes: int = 
                     report.relations += len(edges)
                     for sink in sinks:
                         sink.add(node, edges)
-                    yield from node_triples(node, edges, table)
+                    batch = node_triples(node, edges, table)
+                    report.triples += len(batch)
+                    yield from batch
                 for sink in sinks[:-1]:
                     sink.close()
             with report.stage("html"):
                 sinks[-1].close()
 
-        write_turtle(_counted(triples(), report), out / "graph.ttl")
+        write_turtle(triples(), out / "graph.ttl")
     finally:
         spill.remove()
     return report
-
-
-def _counted(triples: Iterator[ox.Triple], report: Report) -> Iterator[ox.Triple]:
-    for t in triples:
-        report.triples += 1
-        yield t

@@ -15,14 +15,17 @@ import shutil
 import tempfile
 from array import array
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
 from kg.graph import _hash, entity_iri
-from kg.resolve import norm
+from kg.resolve import norm as _norm
 from kg.stream.records import Record
 
 SEP = "\x1f"
+MAX_PARTS = 256
+norm = lru_cache(maxsize=1 << 18)(_norm)  # names recur across articles: normalise each once
 
 
 @dataclass
@@ -126,10 +129,12 @@ class MergedEdge:
 class Spill:
     """Facts partitioned by node rank range, on disk under `folder` (a private temporary folder)."""
 
-    def __init__(self, table: EntityTable, folder: Path, nodes_per_part: int = 20_000):
+    def __init__(self, table: EntityTable, folder: Path, articles_per_part: int = 2000):
         self.table = table
         self.folder = Path(tempfile.mkdtemp(prefix="merge-", dir=folder))
-        self.parts = max(1, min(512, -(-len(table) // nodes_per_part)))
+        # facts grow with articles, so does the number of partitions (each reduced alone in memory);
+        # at most MAX_PARTS, as each has two files open while spilling
+        self.parts = max(1, min(MAX_PARTS, len(table), -(-table.articles // articles_per_part)))
         self._files: list[tuple[IO[str], IO[str]]] = [
             (self._path("nodes", k).open("w", encoding="utf-8"), self._path("edges", k).open("w", encoding="utf-8"))
             for k in range(self.parts)]

@@ -14,8 +14,9 @@ import json
 import shutil
 import tempfile
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO, Iterable
 from xml.sax.saxutils import escape, quoteattr
 
 import networkx as nx
@@ -46,84 +47,75 @@ def _zh(text: str) -> ox.Literal:
     return ox.Literal(text, language="zh")
 
 
+@lru_cache(maxsize=1 << 16)
 def _int(n: int) -> ox.Literal:
     return ox.Literal(str(n), datatype=XSD_INT)
 
 
+@lru_cache(maxsize=256)
 def _conf(c: float) -> ox.Literal:
     return ox.Literal(str(Decimal(str(round(c, 2)))), datatype=XSD_DEC)   # as kg.graph.to_rdf
 
 
-def article_triples(record: Record, table: EntityTable) -> Iterator[ox.Triple]:
+@lru_cache(maxsize=1 << 16)
+def _article(doc: str) -> ox.NamedNode:
+    return _N(str(article_iri(doc)))
+
+
+def article_triples(record: Record, table: EntityTable) -> list[ox.Triple]:
     """An article node, then its mention and evidence nodes in IRI order (all local to it)."""
     doc, sents, T = record["doc"], record["sents"], ox.Triple
-    art = _N(str(article_iri(doc)))
-    yield T(art, A, K["Article"])
-    yield T(art, K["fileName"], ox.Literal(doc, datatype=XSD_STRING))
-    yield T(art, K["sha256"], ox.Literal(record["sha256"], datatype=XSD_STRING))
+    art = _article(doc)
+    out = [T(art, A, K["Article"]), T(art, K["fileName"], ox.Literal(doc, datatype=XSD_STRING)),
+           T(art, K["sha256"], ox.Literal(record["sha256"], datatype=XSD_STRING))]
     if record["title"]:
-        yield T(art, TITLE, _zh(record["title"]))
+        out.append(T(art, TITLE, _zh(record["title"])))
     if record["date"]:
-        yield T(art, DATE, ox.Literal(record["date"], datatype=XSD_STRING))
+        out.append(T(art, DATE, ox.Literal(record["date"], datatype=XSD_STRING)))
     for name in record["reporters"]:
-        yield T(art, K["reporter"], _N(str(entity_iri("Person", name))))
-    # mention IRI -> (sentence, begin, end, entity), evidence IRI -> sentence: kg.graph._ev_node
+        out.append(T(art, K["reporter"], _N(str(entity_iri("Person", name)))))
+    # mention and evidence nodes, as kg.graph._ev_node makes them
     local = local_nodes(record, table)
-    mentions: dict[str, tuple[int, int, int, str]] = {}
+    nodes: dict[str, tuple[int, int, int, str | None]] = {}
     for (etype, name, _aliases, _conf, spans) in record["ents"]:
         node = table.iris[table.node(etype, name)]
         for start, end, ev in spans:
-            mentions.setdefault(f"{ID}mention/{_hash(doc, start, end, node)}", (ev, start, end, node))
-    evidence: dict[str, int] = {}
+            nodes.setdefault(f"{ID}mention/{_hash(doc, start, end, node)}", (ev, start, end, node))
     for _h, _t, row in kept_relations(record, local):
-        sentence, _index, start, end = sents[row[3]]
-        evidence.setdefault(f"{ID}evidence/{_hash(doc, start, end)}", row[3])
-    nodes = [(iri, "m", m) for iri, m in mentions.items()] + [(iri, "e", ev) for iri, ev in evidence.items()]
-    for iri, kind, value in sorted(nodes, key=lambda x: x[0]):
+        _sentence, _index, start, end = sents[row[3]]
+        nodes.setdefault(f"{ID}evidence/{_hash(doc, start, end)}", (row[3], start, end, None))
+    sentence_lit = [_zh(s[0]) for s in sents]
+    mention, evidence, derived, sentence = K["Mention"], K["Evidence"], DERIVED, K["sentence"]
+    index, begin, finish, of = K["sentenceIndex"], K["beginIndex"], K["endIndex"], K["mentionOf"]
+    for iri in sorted(nodes):
+        ev, start, end, entity = nodes[iri]
         s = _N(iri)
-        if kind == "m":
-            ev, start, end, entity = value  # type: ignore[misc]
-            sentence, index = sents[ev][0], sents[ev][1]
-            yield T(s, A, K["Mention"])
-        else:
-            sentence, index, start, end = sents[value]  # type: ignore[index]
-            yield T(s, A, K["Evidence"])
-        yield T(s, DERIVED, art)
-        yield T(s, K["sentence"], _zh(sentence))
-        yield T(s, K["sentenceIndex"], _int(index))
-        yield T(s, K["beginIndex"], _int(start))
-        yield T(s, K["endIndex"], _int(end))
-        if kind == "m":
-            yield T(s, K["mentionOf"], _N(entity))
+        out += (T(s, A, evidence if entity is None else mention), T(s, derived, art), T(s, sentence, sentence_lit[ev]),
+                T(s, index, _int(sents[ev][1])), T(s, begin, _int(start)), T(s, finish, _int(end)))
+        if entity is not None:
+            out.append(T(s, of, _N(entity)))
+    return out
 
 
-def node_triples(node: MergedNode, edges: list[MergedEdge], table: EntityTable) -> Iterator[ox.Triple]:
+def node_triples(node: MergedNode, edges: list[MergedEdge], table: EntityTable) -> list[ox.Triple]:
     """An entity with its facts and outgoing relations, then each relation's statement node."""
     T, s = ox.Triple, _N(node.iri)
-    yield T(s, A, K[node.type])
-    yield T(s, LABEL, _zh(node.name))
-    yield T(s, PREF, _zh(node.name))
-    yield T(s, K["confidence"], _conf(node.confidence))
-    for alias in node.aliases:
-        yield T(s, ALT, _zh(alias))
-    for doc in node.docs:
-        yield T(s, DERIVED, _N(str(article_iri(doc))))
+    name = _zh(node.name)
+    out = [T(s, A, K[node.type]), T(s, LABEL, name), T(s, PREF, name), T(s, K["confidence"], _conf(node.confidence))]
+    out += [T(s, ALT, _zh(alias)) for alias in node.aliases]
+    out += [T(s, DERIVED, _article(doc)) for doc in node.docs]
     tails = [_N(table.iri_at(e.tail)) for e in edges]
-    for e, o in zip(edges, tails):
-        yield T(s, K[e.relation], o)
+    out += [T(s, K[e.relation], o) for e, o in zip(edges, tails)]
     for e, o in zip(edges, tails):
         st = _N(f"{ID}statement/{_hash(node.iri, e.relation, o.value)}")
-        yield T(st, A, K["Statement"])
-        yield T(st, SUBJ, s)
-        yield T(st, PRED, K[e.relation])
-        yield T(st, OBJ, o)
-        yield T(st, K["confidence"], _conf(e.confidence))
+        out += (T(st, A, K["Statement"]), T(st, SUBJ, s), T(st, PRED, K[e.relation]), T(st, OBJ, o),
+                T(st, K["confidence"], _conf(e.confidence)))
         if e.role:
-            yield T(st, K["role"], _zh(e.role))
+            out.append(T(st, K["role"], _zh(e.role)))
         if e.amount:
-            yield T(st, K["amount"], _int(e.amount))
-        for ev in e.evidence:
-            yield T(st, K["evidence"], _N(f"{ID}evidence/{ev}"))
+            out.append(T(st, K["amount"], _int(e.amount)))
+        out += [T(st, K["evidence"], _N(f"{ID}evidence/{ev}")) for ev in e.evidence]
+    return out
 
 
 def write_turtle(triples: Iterable[ox.Triple], path: Path) -> None:
