@@ -188,7 +188,7 @@ def compose(world: World, i: int) -> tuple[Writer, str, str, str]:
         w.alias(home, "District", short)
         w.end()
     w.rel(home, "locatedIn", city, conf=0.7)
-    for _ in range(rng.randint(3, 6)):  # officials at the meeting
+    for _ in range(rng.randint(4, 8)):  # officials at the meeting
         person = world.pick(world.people, rng)
         district, office, short_office, title_ = world.posts[person]
         org = "区" + office if district == home else district + office
@@ -201,9 +201,9 @@ def compose(world: World, i: int) -> tuple[Writer, str, str, str]:
                   rng.choice(VERBS), rng.choice(OBJECTS), "。")
             w.alias(org, "Organization", "区" + short_office)
             w.end()
-        _filler(w, rng, rng.randint(2, 5))
+        _filler(w, rng, rng.randint(5, 9))
         w.para()
-    for _ in range(rng.randint(1, 4)):  # signings: a firm invests in a project in the district
+    for _ in range(rng.randint(2, 5)):  # signings: a firm invests in a project in the district
         firm, project = world.pick(world.firms, rng), world.pick(world.projects, rng)
         amount = rng.randint(1, 80)
         w.say("会上，", (firm, "Enterprise"), "与", (home, "District"), "签约", (project, "Project"),
@@ -211,9 +211,9 @@ def compose(world: World, i: int) -> tuple[Writer, str, str, str]:
         w.end()
         w.rel(firm, "invests", project, amount=amount * 100_000_000, conf=0.8)
         w.rel(project, "locatedIn", home, conf=0.6)
-        _filler(w, rng, rng.randint(3, 6))
+        _filler(w, rng, rng.randint(6, 10))
         w.para()
-    _filler(w, rng, rng.randint(4, 10))
+    _filler(w, rng, rng.randint(10, 16))
     return w, title, date, reporter
 
 

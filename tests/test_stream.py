@@ -129,3 +129,50 @@ def test_unreadable_records_are_named(synthetic, tmp_path):
     (bad / parts[1].name).write_bytes(parts[0].read_bytes())
     with pytest.raises(RecordError, match="sorts before"):
         list(read_records(bad))
+
+
+def test_a_failed_export_keeps_the_previous_outputs(synthetic, tmp_path, monkeypatch):
+    from kg.stream import write
+    _, records = synthetic
+    export(records, tmp_path)
+    before = {name: (tmp_path / name).read_bytes() for name in OUTPUTS}
+
+    def broken(self, node, edges):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(write.GraphmlSink, "add", broken)
+    with pytest.raises(OSError):
+        export(records, tmp_path, title="another title")
+    assert {name: (tmp_path / name).read_bytes() for name in OUTPUTS} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(OUTPUTS)
+
+
+# --- the whole build -------------------------------------------------------------------------
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for f in sorted(CORPUS.glob("*.txt")):
+        (folder / f.name).write_bytes(f.read_bytes())
+    (folder / "empty.txt").write_text("", encoding="utf-8")
+    return folder
+
+
+def test_build_then_rebuild_after_one_change(nlp, corpus, tmp_path):
+    from kg.stream.build import build
+    out = tmp_path / "out"
+    first = build(corpus, out, nlp, per_part=1)
+    assert (first.articles, first.reused, first.cached) == (3, 0, 0)
+    assert [(Path(f.path).name, f.reason) for f in first.failures] == [("empty.txt", "empty file")]
+    in_memory_build(api.run(corpus, nlp).extractions, tmp_path / "old")
+    assert_same_build(out, tmp_path / "old")
+
+    changed = sorted(corpus.glob("0*.txt"))[1]
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n区商务局局长林海峰出席。\n", encoding="utf-8")
+    again = build(corpus, out, nlp, per_part=1)
+    assert (again.articles, again.reused, again.cached) == (3, 3, 0)  # 3 of 4 partitions untouched
+    assert [Path(f.path).name for f in again.failures] == ["empty.txt"]
+    build(corpus, tmp_path / "fresh", nlp, per_part=1, cache=False)
+    for name in OUTPUTS:
+        assert (out / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
+    assert "林海峰" in (out / "entities.csv").read_text(encoding="utf-8")

@@ -131,7 +131,7 @@ class Spill:
 
     def __init__(self, table: EntityTable, folder: Path, articles_per_part: int = 2000):
         self.table = table
-        self.folder = Path(tempfile.mkdtemp(prefix="merge-", dir=folder))
+        self.folder = Path(tempfile.mkdtemp(prefix=".merge-", suffix=".tmp", dir=folder))
         # facts grow with articles, so does the number of partitions (each reduced alone in memory);
         # at most MAX_PARTS, as each has two files open while spilling
         self.parts = max(1, min(MAX_PARTS, len(table), -(-table.articles // articles_per_part)))

@@ -25,7 +25,7 @@ from rdflib import RDF, RDFS, XSD
 from rdflib.namespace import DCTERMS, PROV, SKOS
 
 from kg.export import html
-from kg.export.files import atomic_path
+from kg.export.files import atomic_path, write_text
 from kg.graph import ID, KINDS, _hash, article_iri, entity_iri
 from kg.stream.merge import EntityTable, MergedEdge, MergedNode, kept_relations, local_nodes
 from kg.stream.records import Record
@@ -132,16 +132,40 @@ class Sink:
     def close(self) -> None:
         """Finish the output (called once, after the last node)."""
 
+    def abort(self) -> None:
+        """Drop the unfinished output (the build failed): the previous file stays."""
+
+
+class _AtomicFiles:
+    """Text files written to temporary paths, moved into place together by `commit`."""
+
+    def __init__(self, *paths: Path):
+        self._contexts = [atomic_path(p) for p in paths]
+        self.files: list[IO[str]] = [c.__enter__().open("w", encoding="utf-8", newline="") for c in self._contexts]
+
+    def commit(self) -> None:
+        for f in self.files:
+            f.close()
+        for c in self._contexts:
+            c.__exit__(None, None, None)
+
+    def abort(self) -> None:
+        for f in self.files:
+            f.close()
+        for c in self._contexts:  # atomic_path removes its temporary file on an exception
+            try:
+                c.__exit__(RuntimeError, RuntimeError("build failed"), None)
+            except RuntimeError:
+                pass
+
 
 class CsvSink(Sink):
     """entities.csv and relations.csv, as kg.export.files.write_csvs writes them."""
 
     def __init__(self, entities: Path, relations: Path, table: EntityTable):
         self.table = table
-        self._paths = [atomic_path(entities), atomic_path(relations)]
-        tmps = [p.__enter__() for p in self._paths]
-        self._files = [t.open("w", encoding="utf-8", newline="") for t in tmps]
-        self.ents, self.rels = (csv.writer(f) for f in self._files)
+        self._out = _AtomicFiles(entities, relations)
+        self.ents, self.rels = (csv.writer(f) for f in self._out.files)
         self.ents.writerow(["iri", "type", "name", "aliases", "articles", "confidence"])
         self.rels.writerow(["head", "relation", "tail", "role", "amount", "confidence", "article", "sentence"])
 
@@ -153,10 +177,10 @@ class CsvSink(Sink):
                                 round(e.confidence, 2), e.doc, e.sentence])
 
     def close(self) -> None:
-        for f in self._files:
-            f.close()
-        for p in self._paths:
-            p.__exit__(None, None, None)
+        self._out.commit()
+
+    def abort(self) -> None:
+        self._out.abort()
 
 
 _NODE_KEYS = (("type", "string"), ("label", "string"), ("aliases", "string"), ("confidence", "double"),
@@ -170,9 +194,8 @@ class GraphmlSink(Sink):
 
     def __init__(self, path: Path, table: EntityTable):
         self.table = table
-        self._atomic = atomic_path(path)
-        tmp = self._atomic.__enter__()
-        self.out: IO[str] = tmp.open("w", encoding="utf-8")
+        self._out = _AtomicFiles(path)
+        self.out = self._out.files[0]
         self.edges: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")
         self.out.write("<?xml version='1.0' encoding='utf-8'?>\n"
                        '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
@@ -205,8 +228,11 @@ class GraphmlSink(Sink):
         shutil.copyfileobj(self.edges, self.out)
         self.edges.close()
         self.out.write("  </graph>\n</graphml>\n")
-        self.out.close()
-        self._atomic.__exit__(None, None, None)
+        self._out.commit()
+
+    def abort(self) -> None:
+        self.edges.close()
+        self._out.abort()
 
 
 class HtmlSink(Sink):
@@ -255,5 +281,7 @@ class HtmlSink(Sink):
                     attrs["amount"] = amount
                 g.add_edge(iri[head], iri[tail], key=relation, **attrs)
         self.tmp.close()
-        from kg.export.files import write_text
         write_text(self.path, html.page(g, self.title, (self.n_nodes, self.n_edges)))
+
+    def abort(self) -> None:
+        self.tmp.close()
