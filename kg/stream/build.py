@@ -9,19 +9,20 @@ nodes; everything proportional to the corpus stays on disk.
 """
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterable, Iterator
 
 import pyoxigraph as ox
 
 from kg.export import html
-from kg.stream.merge import Spill, resolve
-from kg.stream.records import read_records
-from kg.stream.write import (CsvSink, GraphmlSink, HtmlSink, Sink, article_triples, node_triples,
-                             write_turtle)
+from kg.stream.merge import EntityTable, first_keys, merged, n_parts, resolve, spill
+from kg.stream.records import RecordError, partitions, read_partition
+from kg.stream.write import Chunks, article_triples, assemble, chunk_path, node_triples, turtle_chunk
 
 
 @dataclass
@@ -44,46 +45,116 @@ class Report:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
 
 
+Map = Callable[..., list]  # map(fn, items, **shared) -> [fn(*item, **shared) for item in items]
+
+
+def local_map(fn: Callable, items: Iterable[tuple], **shared) -> list:
+    return [fn(*item, **shared) for item in items]
+
+
+def record_groups(records: Path, group_bytes: int = 64 << 20) -> list[list[Path]]:
+    """Consecutive record partitions of about `group_bytes` together: the unit of the merge's map side."""
+    groups: list[list[Path]] = [[]]
+    size = 0
+    for part in partitions(records):
+        if groups[-1] and size >= group_bytes:
+            groups.append([])
+            size = 0
+        groups[-1].append(part)
+        size += part.stat().st_size
+    return groups if groups[0] else []
+
+
+def _read_group(paths: list[Path]) -> Iterator[dict]:
+    last = ""
+    for path in paths:
+        for record in read_partition(path):
+            if record["doc"] < last:
+                raise RecordError(f"{path}: {record['doc']!r} sorts before {last!r} of an earlier record")
+            last = record["doc"]
+            yield record
+
+
+def firsts_task(paths: list[Path], group: int) -> tuple[int, dict, str, str]:
+    """(articles, first occurrence of each entity key, first and last doc id) of one group."""
+    ends: list[str] = []
+
+    def docs(records: Iterator[dict]) -> Iterator[dict]:
+        for record in records:
+            ends[len(ends) > 0:] = [record["doc"]]   # keep the first, replace the last
+            yield record
+    n, firsts = first_keys(docs(_read_group(paths)), group)
+    return n, firsts, ends[0] if ends else "", ends[-1] if ends else ""
+
+
+def spill_task(paths: list[Path], group: int, table: EntityTable, work: Path, parts: int) -> int:
+    """One group: its facts to every merge partition, and its articles' Turtle piece."""
+    count = 0
+
+    def triples() -> Iterator[ox.Triple]:
+        nonlocal count
+        for record in spill(table, _read_group(paths), group, work, parts):
+            batch = article_triples(record, table)
+            count += len(batch)
+            yield from batch
+    turtle_chunk(triples(), chunk_path(work, "articles.ttl", group))
+    return count
+
+
+def reduce_task(part: int, table: EntityTable, work: Path, groups: int) -> tuple[int, int, int, dict[int, int]]:
+    """One merge partition: its pieces of every output; (triples, nodes, edges, degree by rank)."""
+    chunks = Chunks(table, work, part)
+    count = 0
+
+    def triples() -> Iterator[ox.Triple]:
+        nonlocal count
+        for node, edges in merged(table, work, part, groups):
+            chunks.add(node, edges)
+            batch = node_triples(node, edges, table)
+            count += len(batch)
+            yield from batch
+    try:
+        turtle_chunk(triples(), chunk_path(work, "nodes.ttl", part))
+    finally:
+        chunks.close()
+    return count, chunks.nodes, chunks.edges, chunks.degree
+
+
 def export(records: Path, out: Path, title: str = "zhkg", html_max_nodes: int = html.MAX_NODES,
-           work: Path | None = None, report: Report | None = None, articles_per_part: int = 2000) -> Report:
-    """Merge the record partitions under `records` and write every export into `out`."""
+           work: Path | None = None, report: Report | None = None, articles_per_part: int = 2000,
+           group_bytes: int = 64 << 20, map: Map = local_map) -> Report:
+    """Merge the record partitions under `records` and write every export into `out`.
+
+    Each stage is a list of independent tasks given to `map`: a plain loop here, Dask workers
+    in kg.stream.cluster (which need `work` on a file system they share)."""
     report = report or Report()
     out.mkdir(parents=True, exist_ok=True)
-    with report.stage("resolve"):
-        table = resolve(read_records(records))
-    report.articles, report.entities = table.articles, len(table)
-    spill = Spill(table, work or out, articles_per_part)
-    sinks: list[Sink] = []
+    groups = record_groups(records, group_bytes)
+    scratch = Path(tempfile.mkdtemp(prefix=".merge-", suffix=".tmp", dir=work or out))
     try:
-        def triples() -> Iterator[ox.Triple]:
-            with report.stage("spill + article triples"):
-                for seq, record in enumerate(read_records(records)):
-                    spill.add(seq, record)
-                    batch = article_triples(record, table)
-                    report.triples += len(batch)
-                    yield from batch
-                spill.close()
-            with report.stage("reduce + entity triples, CSV, GraphML"):
-                sinks.extend([CsvSink(out / "entities.csv", out / "relations.csv", table),
-                              GraphmlSink(out / "graph.graphml", table),
-                              HtmlSink(out / "graph.html", table, title, html_max_nodes)])
-                for node, edges in spill.merged():
-                    report.relations += len(edges)
-                    for sink in sinks:
-                        sink.add(node, edges)
-                    batch = node_triples(node, edges, table)
-                    report.triples += len(batch)
-                    yield from batch
-                while len(sinks) > 1:
-                    sinks.pop(0).close()
-            with report.stage("html"):
-                sinks.pop().close()
-
-        write_turtle(triples(), out / "graph.ttl")
+        with report.stage("resolve"):
+            firsts = map(firsts_task, [(paths, g) for g, paths in enumerate(groups)])
+            for (_, _, _, last), (_, _, first, _), paths in zip(firsts, firsts[1:], groups[1:]):
+                if first and last and first < last:
+                    raise RecordError(f"{paths[0]}: {first!r} sorts before {last!r} of an earlier partition")
+            table = resolve((n, f) for n, f, _, _ in firsts)
+        report.articles, report.entities = table.articles, len(table)
+        parts = n_parts(table, articles_per_part)
+        with report.stage("spill + article triples"):
+            report.triples += sum(map(spill_task, [(paths, g) for g, paths in enumerate(groups)],
+                                      table=table, work=scratch, parts=parts))
+        with report.stage("reduce + entity triples, CSV, GraphML"):
+            degree: dict[int, int] = {}
+            for triples, _nodes, edges, part_degree in map(reduce_task, [(k,) for k in range(parts)],
+                                                           table=table, work=scratch, groups=len(groups)):
+                report.triples += triples
+                report.relations += edges
+                for rank, d in part_degree.items():
+                    degree[rank] = degree.get(rank, 0) + d
+        with report.stage("assemble + html"):
+            assemble(out, scratch, len(groups), parts, degree, (len(table), report.relations), title, html_max_nodes)
     finally:
-        for sink in sinks:  # left open by a failure
-            sink.abort()
-        spill.remove()
+        shutil.rmtree(scratch, ignore_errors=True)
     return report
 
 

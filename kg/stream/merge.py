@@ -1,23 +1,26 @@
-"""Merge across articles in bounded memory: kg.graph.merge's rules, as passes over records.
+"""Merge across articles in bounded memory: kg.graph.merge's rules, as tasks over record groups.
 
-1. resolve: reads entity names only, in doc-id order, and builds the entity table: which
-   (type, normalised name) key is which node. kg.graph.merge lets only the first article using a
-   key decide its node, so the table grows with the vocabulary, not with the corpus.
-2. spill: writes each entity occurrence and each relation as a small fact to the partition of its
-   node (for a relation, of its head), partitions being ranges of node IRIs. This is the shuffle.
-3. reduce: each partition alone groups its facts by node and edge. Partitions come out in IRI
-   order, so nodes and edges stream out sorted like kg.graph's and nothing global stays in memory.
+Records come in groups (consecutive partitions, in doc-id order). Every step is a task on one group
+or one merge partition, so the same functions run in a loop here or as Dask tasks (kg.stream.cluster).
+
+1. first_keys (per group) + resolve: kg.graph.merge lets only the first occurrence of a
+   (type, normalised name) key decide its node, so each group reports its first occurrences, the
+   earliest of each key wins, and the entity table is built from those alone, in order: the table
+   grows with the vocabulary, not with the corpus.
+2. spill (per group): each entity occurrence and relation becomes a small fact in the merge
+   partition of its node (for a relation, of its head); partitions are ranges of node IRIs. Each
+   group writes its own file per partition: this is the shuffle.
+3. reduce (per partition): reads its facts from every group, in group order, and groups them by
+   node and edge; partitions come out in IRI order.
 """
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from array import array
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from kg.graph import _hash, entity_iri
 from kg.resolve import norm as _norm
@@ -60,32 +63,63 @@ class EntityTable:
         return self.names[self.at(rank)]
 
 
-def resolve(records: Iterable[Record]) -> EntityTable:
-    """Pass 1, in doc-id order: a key joins the node of its own name, else of an alias of more than
-    two characters already known, else becomes a new node (kg.graph.merge, exactly)."""
-    table = EntityTable()
-    keys, iris = table.keys, table.iris
-    for record in records:
-        table.articles += 1
-        for etype, name, aliases, _conf, _mentions in record["ents"]:
+First = tuple[tuple[int, int, int], str, str, list[str]]  # (position, type, name, aliases)
+
+
+def first_keys(records: Iterable[Record], group: int) -> tuple[int, dict[str, First]]:
+    """(articles, each key's first occurrence in this group)."""
+    firsts: dict[str, First] = {}
+    n = -1
+    for n, record in enumerate(records):
+        for j, (etype, name, aliases, _conf, _mentions) in enumerate(record["ents"]):
             key = etype + SEP + norm(name)
-            node = keys.get(key)
-            if node is None:
-                for alias in aliases:
-                    short = norm(alias)
-                    if len(short) > 2 and (node := keys.get(etype + SEP + short)) is not None:
-                        break
-            if node is None:
-                node = len(iris)
-                iris.append(str(entity_iri(etype, name)))
-                table.types.append(etype)
-                table.names.append(name)
-            keys.setdefault(key, node)
+            if key not in firsts:
+                firsts[key] = ((group, n, j), etype, name, aliases)
+    return n + 1, firsts
+
+
+def resolve(groups: Iterable[tuple[int, dict[str, First]]]) -> EntityTable:
+    """The entity table from every group's first occurrences, replayed in doc-id order: a key
+    joins the node of an alias of more than two characters already known, else becomes a new
+    node (kg.graph.merge, exactly: later occurrences of a known key change nothing)."""
+    table = EntityTable()
+    earliest: dict[str, First] = {}
+    for n, firsts in groups:
+        table.articles += n
+        for key, first in firsts.items():
+            if key not in earliest or first[0] < earliest[key][0]:
+                earliest[key] = first
+    keys, iris = table.keys, table.iris
+    for key, (_pos, etype, name, aliases) in sorted(earliest.items(), key=lambda item: item[1][0]):
+        node = None
+        for alias in aliases:
+            short = norm(alias)
+            if len(short) > 2 and (node := keys.get(etype + SEP + short)) is not None:
+                break
+        if node is None:
+            node = len(iris)
+            iris.append(str(entity_iri(etype, name)))
+            table.types.append(etype)
+            table.names.append(name)
+        keys[key] = node
     order = sorted(range(len(iris)), key=iris.__getitem__)
     table.rank = array("l", [0]) * len(iris)
     for pos, node in enumerate(order):
         table.rank[node] = pos
     return table
+
+
+def n_parts(table: EntityTable, articles_per_part: int = 2000) -> int:
+    """Merge partitions: more with more articles (each is reduced alone in memory)."""
+    return max(1, min(MAX_PARTS, len(table), -(-table.articles // articles_per_part)))
+
+
+def part_of(table: EntityTable, parts: int, rank: int) -> int:
+    return rank * parts // max(1, len(table))
+
+
+def fact_path(folder: Path, kind: str, part: int, group: int) -> Path:
+    return Path(folder) / f"{kind}-{part:04d}-{group:05d}.jsonl"
 
 
 def local_nodes(record: Record, table: EntityTable) -> dict[str, int]:
@@ -126,95 +160,82 @@ class MergedEdge:
     evidence: list[str]               # evidence node hashes (see kg.graph._ev_node)
 
 
-class Spill:
-    """Facts partitioned by node rank range, on disk under `folder` (a private temporary folder)."""
-
-    def __init__(self, table: EntityTable, folder: Path, articles_per_part: int = 2000):
-        self.table = table
-        self.folder = Path(tempfile.mkdtemp(prefix=".merge-", suffix=".tmp", dir=folder))
-        # facts grow with articles, so does the number of partitions (each reduced alone in memory);
-        # at most MAX_PARTS, as each has two files open while spilling
-        self.parts = max(1, min(MAX_PARTS, len(table), -(-table.articles // articles_per_part)))
-        self._files: list[tuple[IO[str], IO[str]]] = [
-            (self._path("nodes", k).open("w", encoding="utf-8"), self._path("edges", k).open("w", encoding="utf-8"))
-            for k in range(self.parts)]
-
-    def _path(self, kind: str, k: int) -> Path:
-        return self.folder / f"{kind}-{k:04d}.jsonl"
-
-    def part(self, rank: int) -> int:
-        return rank * self.parts // max(1, len(self.table))
-
-    def add(self, seq: int, record: Record) -> None:
-        """Pass 2: one article's node and edge facts, each to the partition of its node."""
-        table, rank, dumps = self.table, self.table.rank, json.dumps
-        doc, sents = record["doc"], record["sents"]
-        local = local_nodes(record, table)
-        for etype, name, aliases, conf, mentions in record["ents"]:
-            node = table.node(etype, name)
-            own = norm(table.names[node])
-            fact = [rank[node], seq, conf, [a for a in aliases if norm(a) != own],
-                    doc if mentions else None, sorted({sents[m[2]][0] for m in mentions})]
-            self._files[self.part(fact[0])][0].write(dumps(fact, ensure_ascii=False) + "\n")
-        for h, t, (_head, relation, _tail, ev, role, amount, conf) in kept_relations(record, local):
-            sentence, _index, start, end = sents[ev]
-            fact = [rank[h], relation, rank[t], seq, conf, role, amount, doc, sentence, _hash(doc, start, end)]
-            self._files[self.part(fact[0])][1].write(dumps(fact, ensure_ascii=False) + "\n")
-
-    def close(self) -> None:
-        for nodes, edges in self._files:
+def spill(table: EntityTable, records: Iterable[Record], group: int, folder: Path, parts: int) -> Iterator[Record]:
+    """Write one group's node and edge facts to its file of each merge partition, yielding each
+    record once spilled (so the article-level Turtle is written in the same pass)."""
+    rank, dumps = table.rank, json.dumps
+    files = [(fact_path(folder, "nodes", k, group).open("w", encoding="utf-8"),
+              fact_path(folder, "edges", k, group).open("w", encoding="utf-8")) for k in range(parts)]
+    try:
+        for record in records:
+            doc, sents = record["doc"], record["sents"]
+            local = local_nodes(record, table)
+            for etype, name, aliases, conf, mentions in record["ents"]:
+                node = table.node(etype, name)
+                own = norm(table.names[node])
+                fact = [rank[node], conf, [a for a in aliases if norm(a) != own],
+                        doc if mentions else None, sorted({sents[m[2]][0] for m in mentions})]
+                files[part_of(table, parts, fact[0])][0].write(dumps(fact, ensure_ascii=False) + "\n")
+            for h, t, (_head, relation, _tail, ev, role, amount, conf) in kept_relations(record, local):
+                sentence, _index, start, end = sents[ev]
+                fact = [rank[h], relation, rank[t], conf, role, amount, doc, sentence, _hash(doc, start, end)]
+                files[part_of(table, parts, fact[0])][1].write(dumps(fact, ensure_ascii=False) + "\n")
+            yield record
+    finally:
+        for nodes, edges in files:
             nodes.close()
             edges.close()
 
-    def remove(self) -> None:
-        self.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
 
-    def merged(self) -> Iterator[tuple[MergedNode, list[MergedEdge]]]:
-        """Pass 3: each node, in IRI order, with its outgoing edges sorted by (relation, tail IRI)."""
-        for k in range(self.parts):
-            nodes = self._reduce_nodes(self._path("nodes", k))
-            edges = self._reduce_edges(self._path("edges", k))
-            for rank in sorted(nodes):
-                yield nodes[rank], sorted(edges.get(rank, ()), key=lambda e: (e.relation, e.tail))
+def merged(table: EntityTable, folder: Path, part: int, groups: int) -> Iterator[tuple[MergedNode, list[MergedEdge]]]:
+    """One merge partition's nodes, in IRI order, each with its outgoing edges sorted by
+    (relation, tail IRI). Facts are read in group order, so the first role, amount and evidence
+    in doc-id order win, as in kg.graph.merge."""
+    nodes = _reduce_nodes(table, [fact_path(folder, "nodes", part, g) for g in range(groups)])
+    edges = _reduce_edges([fact_path(folder, "edges", part, g) for g in range(groups)])
+    for rank in sorted(nodes):
+        yield nodes[rank], sorted(edges.get(rank, ()), key=lambda e: (e.relation, e.tail))
 
-    def _reduce_nodes(self, path: Path) -> dict[int, MergedNode]:
-        table = self.table
-        acc: dict[int, tuple[list[float], set[str], set[str], set[tuple[str, str]]]] = {}
+
+def _lines(paths: list[Path]) -> Iterator[str]:
+    for path in paths:
         with path.open(encoding="utf-8") as f:
-            for line in f:
-                rank, _seq, conf, aliases, doc, sentences = json.loads(line)
-                a = acc.get(rank)
-                if a is None:
-                    a = acc[rank] = ([0.0], set(), set(), set())
-                a[0][0] = max(a[0][0], conf)
-                a[1].update(aliases)
-                if doc is not None:
-                    a[2].add(doc)
-                    a[3].update((doc, s) for s in sentences)
-        out = {}
-        for rank, (conf, aliases, docs, sources) in acc.items():
-            node = table.at(rank)
-            out[rank] = MergedNode(rank, table.iris[node], table.types[node], table.names[node], sorted(aliases),
-                                   conf[0], sorted(docs), sorted(sources))
-        return out
+            yield from f
 
-    @staticmethod
-    def _reduce_edges(path: Path) -> dict[int, list[MergedEdge]]:
-        # facts are in doc-id order within a partition: the first role, amount and evidence win
-        acc: dict[tuple[int, str, int], MergedEdge] = {}
-        with path.open(encoding="utf-8") as f:
-            for line in f:
-                head, relation, tail, _seq, conf, role, amount, doc, sentence, ev = json.loads(line)
-                e = acc.get((head, relation, tail))
-                if e is None:
-                    e = acc[(head, relation, tail)] = MergedEdge(head, relation, tail, 0.0, None, None, doc, sentence, [])
-                e.role = e.role or role
-                e.amount = e.amount or amount
-                e.confidence = max(e.confidence, conf)
-                e.evidence.append(ev)
-        out: dict[int, list[MergedEdge]] = {}
-        for e in acc.values():
-            e.evidence = sorted(set(e.evidence))
-            out.setdefault(e.head, []).append(e)
-        return out
+
+def _reduce_nodes(table: EntityTable, paths: list[Path]) -> dict[int, MergedNode]:
+    acc: dict[int, tuple[list[float], set[str], set[str], set[tuple[str, str]]]] = {}
+    for line in _lines(paths):
+        rank, conf, aliases, doc, sentences = json.loads(line)
+        a = acc.get(rank)
+        if a is None:
+            a = acc[rank] = ([0.0], set(), set(), set())
+        a[0][0] = max(a[0][0], conf)
+        a[1].update(aliases)
+        if doc is not None:
+            a[2].add(doc)
+            a[3].update((doc, s) for s in sentences)
+    out = {}
+    for rank, (conf, aliases, docs, sources) in acc.items():
+        node = table.at(rank)
+        out[rank] = MergedNode(rank, table.iris[node], table.types[node], table.names[node], sorted(aliases),
+                               conf[0], sorted(docs), sorted(sources))
+    return out
+
+
+def _reduce_edges(paths: list[Path]) -> dict[int, list[MergedEdge]]:
+    acc: dict[tuple[int, str, int], MergedEdge] = {}
+    for line in _lines(paths):
+        head, relation, tail, conf, role, amount, doc, sentence, ev = json.loads(line)
+        e = acc.get((head, relation, tail))
+        if e is None:
+            e = acc[(head, relation, tail)] = MergedEdge(head, relation, tail, 0.0, None, None, doc, sentence, [])
+        e.role = e.role or role
+        e.amount = e.amount or amount
+        e.confidence = max(e.confidence, conf)
+        e.evidence.append(ev)
+    out: dict[int, list[MergedEdge]] = {}
+    for e in acc.values():
+        e.evidence = sorted(set(e.evidence))
+        out.setdefault(e.head, []).append(e)
+    return out

@@ -10,13 +10,13 @@ kg.graph.to_networkx's graph; the HTML page shows the most connected entities.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import shutil
-import tempfile
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Iterable
+from typing import IO, Iterable, Iterator
 from xml.sax.saxutils import escape, quoteattr
 
 import networkx as nx
@@ -118,170 +118,151 @@ def node_triples(node: MergedNode, edges: list[MergedEdge], table: EntityTable) 
     return out
 
 
-def write_turtle(triples: Iterable[ox.Triple], path: Path) -> None:
-    with atomic_path(path) as tmp:
-        ox.serialize(triples, str(tmp), ox.RdfFormat.TURTLE, prefixes=PREFIXES)
+def turtle_chunk(triples: Iterable[ox.Triple], path: Path) -> None:
+    """One piece of graph.ttl: pyoxigraph's Turtle with the shared prefixes (joined by `assemble`)."""
+    ox.serialize(triples, str(path), ox.RdfFormat.TURTLE, prefixes=PREFIXES)
 
 
-class Sink:
-    """Receives each merged node with its outgoing edges, in IRI order."""
-
-    def add(self, node: MergedNode, edges: list[MergedEdge]) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Finish the output (called once, after the last node)."""
-
-    def abort(self) -> None:
-        """Drop the unfinished output (the build failed): the previous file stays."""
+def _turtle_header() -> bytes:
+    """What pyoxigraph writes before the first triple (it writes nothing for no triple)."""
+    probe = ox.NamedNode("urn:x:probe")
+    text = ox.serialize([ox.Triple(probe, probe, probe)], format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
+    return text[:text.index(b"<urn:x:probe>")]
 
 
-class _AtomicFiles:
-    """Text files written to temporary paths, moved into place together by `commit`."""
-
-    def __init__(self, *paths: Path):
-        self._contexts = [atomic_path(p) for p in paths]
-        self.files: list[IO[str]] = [c.__enter__().open("w", encoding="utf-8", newline="") for c in self._contexts]
-
-    def commit(self) -> None:
-        for f in self.files:
-            f.close()
-        for c in self._contexts:
-            c.__exit__(None, None, None)
-
-    def abort(self) -> None:
-        for f in self.files:
-            f.close()
-        for c in self._contexts:  # atomic_path removes its temporary file on an exception
-            try:
-                c.__exit__(RuntimeError, RuntimeError("build failed"), None)
-            except RuntimeError:
-                pass
+TURTLE_HEADER = _turtle_header()
 
 
-class CsvSink(Sink):
-    """entities.csv and relations.csv, as kg.export.files.write_csvs writes them."""
+class Chunks:
+    """One merge partition's pieces of the CSV, GraphML and HTML outputs, written as its merged
+    nodes stream past (in IRI order); `assemble` joins every partition's pieces in order."""
 
-    def __init__(self, entities: Path, relations: Path, table: EntityTable):
-        self.table = table
-        self._out = _AtomicFiles(entities, relations)
-        self.ents, self.rels = (csv.writer(f) for f in self._out.files)
-        self.ents.writerow(["iri", "type", "name", "aliases", "articles", "confidence"])
-        self.rels.writerow(["head", "relation", "tail", "role", "amount", "confidence", "article", "sentence"])
+    def __init__(self, table: EntityTable, folder: Path, part: int, page_sources: int = html.MAX_PAGE_SOURCES):
+        self.table, self.page_sources = table, page_sources
+        self.degree: dict[int, int] = {}
+        self.nodes = self.edges = 0
+        names = ("entities.csv", "relations.csv", "nodes.graphml", "edges.graphml", "html.jsonl")
+        self.files = [chunk_path(folder, name, part).open("w", encoding="utf-8", newline="") for name in names]
+        self.ents, self.rels = csv.writer(self.files[0]), csv.writer(self.files[1])
 
     def add(self, node: MergedNode, edges: list[MergedEdge]) -> None:
+        name_at, iri_at = self.table.name_at, self.table.iri_at
+        self.nodes += 1
+        self.edges += len(edges)
+        # CSV, as kg.export.files.write_csvs
         self.ents.writerow([node.iri, node.type, node.name, "|".join(node.aliases), "|".join(node.docs),
                             round(node.confidence, 2)])
         for e in edges:
-            self.rels.writerow([node.name, e.relation, self.table.name_at(e.tail), e.role or "", e.amount or "",
+            self.rels.writerow([node.name, e.relation, name_at(e.tail), e.role or "", e.amount or "",
                                 round(e.confidence, 2), e.doc, e.sentence])
+        # GraphML, read back by networkx as kg.graph.to_networkx's graph
+        sources = [{"doc": d, "sentence": s} for d, s in node.sources]
+        self.files[2].write(f"    <node id={quoteattr(node.iri)}>" + _data("n", (
+            node.type, node.name, json.dumps(node.aliases, ensure_ascii=False), repr(float(node.confidence)),
+            json.dumps(sources, ensure_ascii=False))) + "</node>\n")
+        for e in edges:
+            self.files[3].write(f"    <edge source={quoteattr(node.iri)} target={quoteattr(iri_at(e.tail))} "
+                                f"id={quoteattr(e.relation)}>" + _data("e", (
+                                    e.relation, repr(float(e.confidence)), e.doc, e.sentence, e.role or None,
+                                    e.amount or None)) + "</edge>\n")
+        # HTML candidates: every node and edge, in short; `assemble` keeps the most connected
+        self.degree[node.rank] = self.degree.get(node.rank, 0) + len(edges)
+        self.files[4].write(json.dumps(["n", node.rank, node.iri, node.type, node.name, node.aliases,
+                                        node.confidence, sources[:self.page_sources], len(sources)],
+                                       ensure_ascii=False) + "\n")
+        for e in edges:
+            self.degree[e.tail] = self.degree.get(e.tail, 0) + 1
+            self.files[4].write(json.dumps(["e", e.head, e.tail, e.relation, e.confidence, e.doc, e.sentence,
+                                            e.role, e.amount], ensure_ascii=False) + "\n")
 
     def close(self) -> None:
-        self._out.commit()
+        for f in self.files:
+            f.close()
 
-    def abort(self) -> None:
-        self._out.abort()
+
+def chunk_path(folder: Path, name: str, part: int) -> Path:
+    return Path(folder) / f"{name}.{part:05d}"
+
+
+def _data(prefix: str, values: Iterable[object]) -> str:
+    return "".join(f'<data key="{prefix}{i}">{escape(str(v))}</data>' for i, v in enumerate(values) if v is not None)
 
 
 _NODE_KEYS = (("type", "string"), ("label", "string"), ("aliases", "string"), ("confidence", "double"),
               ("sources", "string"))
 _EDGE_KEYS = (("relation", "string"), ("confidence", "double"), ("doc", "string"), ("sentence", "string"),
               ("role", "string"), ("amount", "long"))
+GRAPHML_HEADER = ("<?xml version='1.0' encoding='utf-8'?>\n"
+                  '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
+                  'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+                  'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
+                  'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n'
+                  + "".join(f'  <key id="{prefix}{i}" for="{kind}" attr.name="{name}" attr.type="{typ}" />\n'
+                            for prefix, kind, keys in (("n", "node", _NODE_KEYS), ("e", "edge", _EDGE_KEYS))
+                            for i, (name, typ) in enumerate(keys))
+                  + '  <graph edgedefault="directed">\n')
+GRAPHML_FOOTER = "  </graph>\n</graphml>\n"
 
 
-class GraphmlSink(Sink):
-    """GraphML written as the graph streams by: nodes, then edges (kept in a temporary file)."""
-
-    def __init__(self, path: Path, table: EntityTable):
-        self.table = table
-        self._out = _AtomicFiles(path)
-        self.out = self._out.files[0]
-        self.edges: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")
-        self.out.write("<?xml version='1.0' encoding='utf-8'?>\n"
-                       '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
-                       'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-                       'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
-                       'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n')
-        for prefix, kind, keys in (("n", "node", _NODE_KEYS), ("e", "edge", _EDGE_KEYS)):
-            for i, (name, typ) in enumerate(keys):
-                self.out.write(f'  <key id="{prefix}{i}" for="{kind}" attr.name="{name}" attr.type="{typ}" />\n')
-        self.out.write('  <graph edgedefault="directed">\n')
-
-    @staticmethod
-    def _data(prefix: str, values: Iterable[object]) -> str:
-        return "".join(f'<data key="{prefix}{i}">{escape(str(v))}</data>'
-                       for i, v in enumerate(values) if v is not None)
-
-    def add(self, node: MergedNode, edges: list[MergedEdge]) -> None:
-        sources = [{"doc": d, "sentence": s} for d, s in node.sources]
-        self.out.write(f"    <node id={quoteattr(node.iri)}>" + self._data("n", (
-            node.type, node.name, json.dumps(node.aliases, ensure_ascii=False), repr(float(node.confidence)),
-            json.dumps(sources, ensure_ascii=False))) + "</node>\n")
-        for e in edges:
-            self.edges.write(f"    <edge source={quoteattr(node.iri)} target={quoteattr(self.table.iri_at(e.tail))} "
-                             f"id={quoteattr(e.relation)}>" + self._data("e", (
-                                 e.relation, repr(float(e.confidence)), e.doc, e.sentence, e.role or None,
-                                 e.amount or None)) + "</edge>\n")
-
-    def close(self) -> None:
-        self.edges.seek(0)
-        shutil.copyfileobj(self.edges, self.out)
-        self.edges.close()
-        self.out.write("  </graph>\n</graphml>\n")
-        self._out.commit()
-
-    def abort(self) -> None:
-        self.edges.close()
-        self._out.abort()
+def _copy(parts: Iterable[Path], out: IO[bytes], skip: bytes = b"") -> None:
+    for path in parts:
+        with path.open("rb") as f:
+            if skip and f.read(len(skip)) not in (skip, b""):
+                raise ValueError(f"{path}: does not start with the shared Turtle prefixes")
+            shutil.copyfileobj(f, out, 1 << 20)
 
 
-class HtmlSink(Sink):
-    """The overview page: the `max_nodes` most connected entities and the edges among them.
-    Everything streams to a temporary file; only the chosen part is read back and drawn."""
+def assemble(out: Path, work: Path, groups: int, parts: int, degree: dict[int, int], totals: tuple[int, int],
+             title: str, max_nodes: int = html.MAX_NODES) -> None:
+    """Join the pieces into the five output files, each replaced atomically."""
+    with atomic_path(out / "graph.ttl") as tmp, tmp.open("wb") as f:
+        f.write(TURTLE_HEADER)
+        _copy([chunk_path(work, "articles.ttl", g) for g in range(groups)], f, TURTLE_HEADER)
+        _copy([chunk_path(work, "nodes.ttl", k) for k in range(parts)], f, TURTLE_HEADER)
+    header = io.StringIO()
+    csv.writer(header).writerow(["iri", "type", "name", "aliases", "articles", "confidence"])
+    csv.writer(header).writerow(["head", "relation", "tail", "role", "amount", "confidence", "article", "sentence"])
+    heads = header.getvalue().encode("utf-8").split(b"\r\n")
+    for name, head in (("entities.csv", heads[0]), ("relations.csv", heads[1])):
+        with atomic_path(out / name) as tmp, tmp.open("wb") as f:
+            f.write(head + b"\r\n")
+            _copy([chunk_path(work, name, k) for k in range(parts)], f)
+    with atomic_path(out / "graph.graphml") as tmp, tmp.open("wb") as f:
+        f.write(GRAPHML_HEADER.encode("utf-8"))
+        _copy([chunk_path(work, "nodes.graphml", k) for k in range(parts)], f)
+        _copy([chunk_path(work, "edges.graphml", k) for k in range(parts)], f)
+        f.write(GRAPHML_FOOTER.encode("utf-8"))
+    write_html(out / "graph.html", [chunk_path(work, "html.jsonl", k) for k in range(parts)], degree, totals,
+               title, max_nodes)
 
-    def __init__(self, path: Path, table: EntityTable, title: str, max_nodes: int = html.MAX_NODES):
-        self.path, self.title, self.max_nodes = path, title, max_nodes
-        self.degree = [0] * len(table)
-        self.n_nodes = self.n_edges = 0
-        self.tmp: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")
 
-    def add(self, node: MergedNode, edges: list[MergedEdge]) -> None:
-        self.n_nodes += 1
-        self.n_edges += len(edges)
-        self.degree[node.rank] += len(edges)
-        sources = [{"doc": d, "sentence": s} for d, s in node.sources[:html.MAX_PAGE_SOURCES]]
-        self.tmp.write(json.dumps(["n", node.rank, node.iri, node.type, node.name, node.aliases,
-                                   node.confidence, sources, len(node.sources)], ensure_ascii=False) + "\n")
-        for e in edges:
-            self.degree[e.tail] += 1
-            self.tmp.write(json.dumps(["e", e.head, e.tail, e.relation, e.confidence, e.doc, e.sentence,
-                                       e.role, e.amount], ensure_ascii=False) + "\n")
+def write_html(path: Path, chunks: list[Path], degree: dict[int, int], totals: tuple[int, int], title: str,
+               max_nodes: int) -> None:
+    """The overview page: the `max_nodes` most connected entities (ties: IRI order) and the edges
+    among them; only those are read back from the chunks."""
+    keep = set(sorted(degree, key=lambda r: (-degree[r], r))[:max_nodes])
+    g, iri = nx.MultiDiGraph(), {}
+    for line in _lines(chunks):  # a node's row comes before its outgoing edges
+        row = json.loads(line)
+        if row[0] == "n" and row[1] in keep:
+            _, rank, node_iri, typ, name, aliases, conf, sources, total = row
+            iri[rank] = node_iri
+            g.add_node(node_iri, type=typ, label=name, aliases=aliases, confidence=conf, sources=sources,
+                       sources_total=total)
+    for line in _lines(chunks):
+        row = json.loads(line)
+        if row[0] == "e" and row[1] in keep and row[2] in keep:
+            _, head, tail, relation, conf, doc, sentence, role, amount = row
+            attrs = {"relation": relation, "confidence": conf, "doc": doc, "sentence": sentence}
+            if role:
+                attrs["role"] = role
+            if amount:
+                attrs["amount"] = amount
+            g.add_edge(iri[head], iri[tail], key=relation, **attrs)
+    write_text(path, html.page(g, title, totals))
 
-    def close(self) -> None:
-        top = sorted(range(len(self.degree)), key=lambda r: (-self.degree[r], r))[:self.max_nodes]
-        keep, iri = set(top), {}
-        g = nx.MultiDiGraph()
-        self.tmp.seek(0)
-        for line in self.tmp:  # nodes come before the edges that leave them; tails may come later
-            row = json.loads(line)
-            if row[0] == "n" and row[1] in keep:
-                _, rank, node_iri, typ, name, aliases, conf, sources, total = row
-                iri[rank] = node_iri
-                g.add_node(node_iri, type=typ, label=name, aliases=aliases, confidence=conf, sources=sources,
-                           sources_total=total)
-        self.tmp.seek(0)
-        for line in self.tmp:
-            row = json.loads(line)
-            if row[0] == "e" and row[1] in keep and row[2] in keep:
-                _, head, tail, relation, conf, doc, sentence, role, amount = row
-                attrs = {"relation": relation, "confidence": conf, "doc": doc, "sentence": sentence}
-                if role:
-                    attrs["role"] = role
-                if amount:
-                    attrs["amount"] = amount
-                g.add_edge(iri[head], iri[tail], key=relation, **attrs)
-        self.tmp.close()
-        write_text(self.path, html.page(g, self.title, (self.n_nodes, self.n_edges)))
 
-    def abort(self) -> None:
-        self.tmp.close()
+def _lines(paths: list[Path]) -> Iterator[str]:
+    for p in paths:
+        with p.open(encoding="utf-8") as f:
+            yield from f
