@@ -176,3 +176,15 @@ def test_build_then_rebuild_after_one_change(nlp, corpus, tmp_path):
     for name in OUTPUTS:
         assert (out / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes(), name
     assert "林海峰" in (out / "entities.csv").read_text(encoding="utf-8")
+
+
+def test_local_dask_cluster_build_is_byte_identical(nlp, corpus, tmp_path):
+    pytest.importorskip("dask.distributed")
+    from kg.stream.build import build
+    one = build(corpus, tmp_path / "one", nlp, per_part=1)
+    two = build(corpus, tmp_path / "two", scheduler="local", jobs=2, per_part=1)
+    assert (two.articles, two.entities, two.relations, two.triples) == (one.articles, one.entities, one.relations,
+                                                                         one.triples)
+    assert [Path(f.path).name for f in two.failures] == ["empty.txt"]
+    for name in OUTPUTS:
+        assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name

@@ -160,32 +160,40 @@ def export(records: Path, out: Path, title: str = "zhkg", html_max_nodes: int = 
 
 def build(corpus: Path, out: Path, nlp=None, jobs: int = 1, cache: bool = True,
           max_bytes: int = 20_000_000, html_max_nodes: int = html.MAX_NODES, store: Path | None = None,
-          per_part: int = 100, title: str | None = None) -> Report:
+          per_part: int = 100, title: str | None = None, scheduler: str | None = None) -> Report:
     """Extract every article under `corpus` into record partitions (OUT/.records), merge, export.
 
     Extraction runs as one task per `per_part` files: in this process (jobs=1, with `nlp` if
-    given), or in `jobs` worker processes that each build the pipeline once. Unchanged partitions
-    are reused and unchanged articles come from the cache (OUT/.cache), so a rebuild after a small
-    change costs little more than the merge."""
+    given), in `jobs` worker processes that each build the pipeline once, or on a Dask cluster
+    (`scheduler`: an address, or "local" for a LocalCluster of `jobs` workers), which also runs
+    the merge. Unchanged partitions are reused and unchanged articles come from the cache
+    (OUT/.cache), so a rebuild after a small change costs little more than the merge."""
     from kg.stream import extract
     report = Report()
+    out = Path(out).resolve() if scheduler else Path(out)  # workers may start elsewhere
     records = out / ".records"
     args = nlp.meta.get("kg_build", {}) if nlp is not None else {}
-    tasks = extract.plan(corpus, records, args, out / ".cache" if cache else None, per_part, max_bytes)
-    with report.stage("extract"):
-        if jobs > 1:
-            results = _in_processes(tasks, jobs)
-        else:
-            nlp = nlp or extract.pipeline(args)
-            results = [extract.run_task(t, nlp) for t in tasks]
-    extract.remove_stale(records, len(tasks))
-    if cache:
-        extract.prune_cache(out / ".cache", results)
-    report.failures = [f for r in results for f in r.failures]
-    report.cached = sum(r.cached for r in results)
-    report.reused = sum(r.reused for r in results)
-    if sum(r.articles for r in results):
-        export(records, out, title or f"zhkg — {Path(corpus).name}", html_max_nodes, report=report)
+    tasks = extract.plan(Path(corpus).resolve() if scheduler else corpus, records, args,
+                         out / ".cache" if cache else None, per_part, max_bytes)
+    records.mkdir(parents=True, exist_ok=True)
+    with _runner(scheduler, jobs) as map:
+        with report.stage("extract"):
+            if map is not None:
+                results = map(extract.run_task, [(t,) for t in tasks])
+            elif jobs > 1:
+                results = _in_processes(tasks, jobs)
+            else:
+                nlp = nlp or extract.pipeline(args)
+                results = [extract.run_task(t, nlp) for t in tasks]
+        extract.remove_stale(records, len(tasks))
+        if cache:
+            extract.prune_cache(out / ".cache", results)
+        report.failures = [f for r in results for f in r.failures]
+        report.cached = sum(r.cached for r in results)
+        report.reused = sum(r.reused for r in results)
+        if sum(r.articles for r in results):
+            export(records, out, title or f"zhkg — {Path(corpus).name}", html_max_nodes, report=report,
+                   map=map or local_map)
     if store is not None:
         from kg.store import load_store
         with report.stage("store"):
@@ -193,11 +201,21 @@ def build(corpus: Path, out: Path, nlp=None, jobs: int = 1, cache: bool = True,
     return report
 
 
+@contextmanager
+def _runner(scheduler: str | None, jobs: int) -> Iterator[Map | None]:
+    if scheduler is None:
+        yield None
+        return
+    from kg.stream import cluster
+    with cluster.connect(scheduler, max(1, jobs)) as client:
+        yield cluster.mapper(client)
+
+
 def _in_processes(tasks: list, jobs: int) -> list:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
+    from kg.stream.extract import run_task
     # tasks are small (file names): all of them may be queued at once
     with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-        from kg.stream.extract import run_task
         return list(pool.map(run_task, tasks))
