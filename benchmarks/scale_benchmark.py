@@ -30,11 +30,18 @@ def _peak_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished children: the machine is shared, so wall
+    time depends on the neighbours' load and CPU time does not."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _merge_run(records: str, out: str, result: dict) -> None:
     from kg.stream.build import export
     t0 = time.perf_counter()
     report = export(Path(records), Path(out), work=Path(out).parent)
-    result.update(wall_s=time.perf_counter() - t0, stages=report.seconds, entities=report.entities,
+    result.update(wall_s=time.perf_counter() - t0, cpu_s=_cpu_s(), stages=report.seconds, entities=report.entities,
                   relations=report.relations, triples=report.triples, peak_mb=_peak_mb())
 
 
@@ -42,7 +49,7 @@ def _build_run(corpus: str, out: str, jobs: int, result: dict) -> None:
     from kg.stream.build import build
     t0 = time.perf_counter()
     report = build(Path(corpus), Path(out), jobs=jobs)
-    result.update(wall_s=time.perf_counter() - t0, stages=report.seconds, entities=report.entities,
+    result.update(wall_s=time.perf_counter() - t0, cpu_s=_cpu_s(), stages=report.seconds, entities=report.entities,
                   relations=report.relations, triples=report.triples, failures=len(report.failures),
                   peak_mb=_peak_mb(), workers_peak_mb=_peak_mb(resource.RUSAGE_CHILDREN))
 
@@ -68,7 +75,8 @@ def _print(row: dict) -> None:
     stages = ", ".join(f"{k} {v:.1f}" for k, v in row["stages"].items())
     rate = f"{row['chars'] / row['wall_s']:,.0f} chars/s, " if row.get("chars") else ""
     workers = f" (workers {row['workers_peak_mb']:,.0f} MB)" if row.get("workers_peak_mb") else ""
-    print(f"{row['mode']:5} {row['articles']:>9,} articles: {row['wall_s']:8.1f} s, {rate}"
+    print(f"{row['mode']:5} {row['articles']:>9,} articles: {row['wall_s']:8.1f} s wall, "
+          f"{row.get('cpu_s', 0):8.1f} s CPU, {rate}"
           f"peak RSS {row['peak_mb']:,.0f} MB{workers}; {row['entities']:,} entities, {row['relations']:,} "
           f"relations, {row['triples']:,} triples; stages (s): {stages}", flush=True)
 

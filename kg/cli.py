@@ -82,7 +82,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         files.write_turtle(rdf, out / "graph.ttl")
         files.write_graphml(nxg, out / "graph.graphml")
         files.write_csvs(kgraph, out / "entities.csv", out / "relations.csv")
-        html.write_html(nxg, out / "graph.html", title=f"zhkg — {args.path.name}")
+        html.write_html(nxg, out / "graph.html", title=f"zhkg — {args.path.name}", max_nodes=args.html_max_nodes)
         print(f"{len(result.extractions)} articles ({result.cached} from cache) -> {len(kgraph.nodes)} entities, "
               f"{len(kgraph.edges)} relations, {len(rdf)} triples in {out}/")
         if args.store:
@@ -173,6 +173,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if report.conforms else 1
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _param(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name.strip():
@@ -205,6 +215,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output)")
     b.add_argument("--no-cache", action="store_true",
                    help="re-extract every article (default: reuse OUT/.cache for unchanged articles)")
+    b.add_argument("--html-max-nodes", type=_positive, default=2000, metavar="N",
+                   help="graph.html shows the N most connected entities and the edges among them (default: 2000)")
     b.add_argument("--store", type=Path, help="also load the graph into an on-disk SPARQL store folder "
                                              "(for kg query / kg serve on big graphs)")
     e = command("extract", "Write one JSON per article, in the gold format of ANNOTATION.md.", cmd_extract)
