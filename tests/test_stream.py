@@ -188,3 +188,11 @@ def test_local_dask_cluster_build_is_byte_identical(nlp, corpus, tmp_path):
     assert [Path(f.path).name for f in two.failures] == ["empty.txt"]
     for name in OUTPUTS:
         assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
+
+
+def test_cli_unreachable_scheduler_is_a_usage_error(corpus, tmp_path, capsys):
+    pytest.importorskip("dask.distributed")
+    from kg import cli
+    code = cli.main(["build", str(corpus), "--out", str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9"])
+    assert code == 2
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err

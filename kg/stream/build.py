@@ -9,6 +9,7 @@ nodes; everything proportional to the corpus stays on disk.
 """
 from __future__ import annotations
 
+import resource
 import shutil
 import tempfile
 import time
@@ -35,6 +36,7 @@ class Report:
     reused: int = 0                  # record partitions reused without reading their files
     failures: list = field(default_factory=list)   # kg.api.Failure
     seconds: dict[str, float] = field(default_factory=dict)  # per stage
+    peak_mb: dict[str, float] = field(default_factory=dict)  # this process's peak RSS at the end of each stage
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -43,6 +45,7 @@ class Report:
             yield
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+            self.peak_mb[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 Map = Callable[..., list]  # map(fn, items, **shared) -> [fn(*item, **shared) for item in items]
@@ -160,19 +163,21 @@ def export(records: Path, out: Path, title: str = "zhkg", html_max_nodes: int = 
 
 def build(corpus: Path, out: Path, nlp=None, jobs: int = 1, cache: bool = True,
           max_bytes: int = 20_000_000, html_max_nodes: int = html.MAX_NODES, store: Path | None = None,
-          per_part: int = 100, title: str | None = None, scheduler: str | None = None) -> Report:
+          per_part: int = 100, title: str | None = None, scheduler: str | None = None,
+          pipeline: dict | None = None) -> Report:
     """Extract every article under `corpus` into record partitions (OUT/.records), merge, export.
 
     Extraction runs as one task per `per_part` files: in this process (jobs=1, with `nlp` if
     given), in `jobs` worker processes that each build the pipeline once, or on a Dask cluster
     (`scheduler`: an address, or "local" for a LocalCluster of `jobs` workers), which also runs
     the merge. Unchanged partitions are reused and unchanged articles come from the cache
-    (OUT/.cache), so a rebuild after a small change costs little more than the merge."""
+    (OUT/.cache), so a rebuild after a small change costs little more than the merge.
+    `pipeline` holds kg.nlp.build's arguments for the workers (default: those `nlp` was built with)."""
     from kg.stream import extract
     report = Report()
     out = Path(out).resolve() if scheduler else Path(out)  # workers may start elsewhere
     records = out / ".records"
-    args = nlp.meta.get("kg_build", {}) if nlp is not None else {}
+    args = pipeline if pipeline is not None else nlp.meta.get("kg_build", {}) if nlp is not None else {}
     tasks = extract.plan(Path(corpus).resolve() if scheduler else corpus, records, args,
                          out / ".cache" if cache else None, per_part, max_bytes)
     records.mkdir(parents=True, exist_ok=True)

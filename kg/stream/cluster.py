@@ -36,7 +36,7 @@ def connect(scheduler: str, workers: int = 2) -> Iterator:
             yield client
         return
     try:
-        client = Client(scheduler, timeout="30s")
+        client = Client(scheduler, timeout="10s")
     except (OSError, TimeoutError) as err:
         raise ClusterError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
     with client:
