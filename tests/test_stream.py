@@ -196,3 +196,20 @@ def test_cli_unreachable_scheduler_is_a_usage_error(corpus, tmp_path, capsys):
     code = cli.main(["build", str(corpus), "--out", str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9"])
     assert code == 2
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_a_hub_keeps_its_first_sources_and_counts_them_all(synthetic, tmp_path):
+    from kg.stream.build import firsts_task, spill_task
+    from kg.stream.merge import merged, resolve
+    exs, records = synthetic
+    groups = [[p] for p in partitions(records)]
+    table = resolve(firsts_task(paths, g)[:2] for g, paths in enumerate(groups))
+    for g, paths in enumerate(groups):
+        spill_task(paths, g, table, tmp_path, 1)
+    want = graph.to_networkx(graph.merge(exs))
+    hubs = 0
+    for node, _edges in merged(table, tmp_path, 0, len(groups), keep_sources=5):
+        sources = [(s["doc"], s["sentence"]) for s in want.nodes[node.iri]["sources"]]
+        assert (node.sources, node.sources_total) == (sources[:5], len(sources))
+        hubs += len(sources) > 5
+    assert hubs > 10

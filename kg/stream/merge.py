@@ -28,6 +28,7 @@ from kg.stream.records import Record
 
 SEP = "\x1f"
 MAX_PARTS = 256
+MAX_SOURCES = 1000  # (doc, sentence) sources a node keeps for GraphML; graph.ttl has every mention
 norm = lru_cache(maxsize=1 << 18)(_norm)  # names recur across articles: normalise each once
 
 
@@ -144,7 +145,8 @@ class MergedNode:
     aliases: list[str]
     confidence: float
     docs: list[str]                   # articles that mention it
-    sources: list[tuple[str, str]]    # (doc, sentence) of every mention
+    sources: list[tuple[str, str]]    # (doc, sentence) of its mentions: the first MAX_SOURCES
+    sources_total: int                # how many there are
 
 
 @dataclass
@@ -157,7 +159,7 @@ class MergedEdge:
     amount: int | None
     doc: str                          # the first evidence, in doc-id order
     sentence: str
-    evidence: list[str]               # evidence node hashes (see kg.graph._ev_node)
+    evidence: list[str] | set[str]    # evidence node hashes (see kg.graph._ev_node), sorted when merged
 
 
 def spill(table: EntityTable, records: Iterable[Record], group: int, folder: Path, parts: int) -> Iterator[Record]:
@@ -187,11 +189,12 @@ def spill(table: EntityTable, records: Iterable[Record], group: int, folder: Pat
             edges.close()
 
 
-def merged(table: EntityTable, folder: Path, part: int, groups: int) -> Iterator[tuple[MergedNode, list[MergedEdge]]]:
+def merged(table: EntityTable, folder: Path, part: int, groups: int,
+           keep_sources: int = MAX_SOURCES) -> Iterator[tuple[MergedNode, list[MergedEdge]]]:
     """One merge partition's nodes, in IRI order, each with its outgoing edges sorted by
     (relation, tail IRI). Facts are read in group order, so the first role, amount and evidence
     in doc-id order win, as in kg.graph.merge."""
-    nodes = _reduce_nodes(table, [fact_path(folder, "nodes", part, g) for g in range(groups)])
+    nodes = _reduce_nodes(table, [fact_path(folder, "nodes", part, g) for g in range(groups)], keep_sources)
     edges = _reduce_edges([fact_path(folder, "edges", part, g) for g in range(groups)])
     for rank in sorted(nodes):
         yield nodes[rank], sorted(edges.get(rank, ()), key=lambda e: (e.relation, e.tail))
@@ -203,23 +206,49 @@ def _lines(paths: list[Path]) -> Iterator[str]:
             yield from f
 
 
-def _reduce_nodes(table: EntityTable, paths: list[Path]) -> dict[int, MergedNode]:
-    acc: dict[int, tuple[list[float], set[str], set[str], set[tuple[str, str]]]] = {}
+class _Sources:
+    """A node's (doc, sentence) sources: how many, and the first `keep` in sorted order. A hub
+    (the city of a local paper) is named in a sentence of most articles; keeping them all would
+    make memory grow with the corpus. Facts arrive in doc-id order, so distinct pairs are
+    counted one doc at a time."""
+    __slots__ = ("keep", "kept", "total", "doc", "seen")
+
+    def __init__(self, keep: int):
+        self.keep, self.kept, self.total = keep, set(), 0
+        self.doc: str | None = None
+        self.seen: set[str] = set()
+
+    def add(self, doc: str, sentences: list[str]) -> None:
+        if doc != self.doc:
+            self.doc, self.seen = doc, set()
+        new = [s for s in sentences if s not in self.seen]
+        self.seen.update(new)
+        self.total += len(new)
+        self.kept.update((doc, s) for s in new)
+        if len(self.kept) > 2 * self.keep:
+            self.kept = set(sorted(self.kept)[:self.keep])
+
+    def first(self) -> list[tuple[str, str]]:
+        return sorted(self.kept)[:self.keep]
+
+
+def _reduce_nodes(table: EntityTable, paths: list[Path], keep_sources: int) -> dict[int, MergedNode]:
+    acc: dict[int, tuple[list[float], set[str], set[str], _Sources]] = {}
     for line in _lines(paths):
         rank, conf, aliases, doc, sentences = json.loads(line)
         a = acc.get(rank)
         if a is None:
-            a = acc[rank] = ([0.0], set(), set(), set())
+            a = acc[rank] = ([0.0], set(), set(), _Sources(keep_sources))
         a[0][0] = max(a[0][0], conf)
         a[1].update(aliases)
         if doc is not None:
             a[2].add(doc)
-            a[3].update((doc, s) for s in sentences)
+            a[3].add(doc, sentences)
     out = {}
     for rank, (conf, aliases, docs, sources) in acc.items():
         node = table.at(rank)
         out[rank] = MergedNode(rank, table.iris[node], table.types[node], table.names[node], sorted(aliases),
-                               conf[0], sorted(docs), sorted(sources))
+                               conf[0], sorted(docs), sources.first(), sources.total)
     return out
 
 
@@ -229,13 +258,13 @@ def _reduce_edges(paths: list[Path]) -> dict[int, list[MergedEdge]]:
         head, relation, tail, conf, role, amount, doc, sentence, ev = json.loads(line)
         e = acc.get((head, relation, tail))
         if e is None:
-            e = acc[(head, relation, tail)] = MergedEdge(head, relation, tail, 0.0, None, None, doc, sentence, [])
+            e = acc[(head, relation, tail)] = MergedEdge(head, relation, tail, 0.0, None, None, doc, sentence, set())
         e.role = e.role or role
         e.amount = e.amount or amount
         e.confidence = max(e.confidence, conf)
-        e.evidence.append(ev)
+        e.evidence.add(ev)
     out: dict[int, list[MergedEdge]] = {}
     for e in acc.values():
-        e.evidence = sorted(set(e.evidence))
+        e.evidence = sorted(e.evidence)
         out.setdefault(e.head, []).append(e)
     return out

@@ -159,7 +159,8 @@ class Chunks:
         sources = [{"doc": d, "sentence": s} for d, s in node.sources]
         self.files[2].write(f"    <node id={quoteattr(node.iri)}>" + _data("n", (
             node.type, node.name, json.dumps(node.aliases, ensure_ascii=False), repr(float(node.confidence)),
-            json.dumps(sources, ensure_ascii=False))) + "</node>\n")
+            json.dumps(sources, ensure_ascii=False),
+            node.sources_total if node.sources_total > len(sources) else None)) + "</node>\n")
         for e in edges:
             self.files[3].write(f"    <edge source={quoteattr(node.iri)} target={quoteattr(iri_at(e.tail))} "
                                 f"id={quoteattr(e.relation)}>" + _data("e", (
@@ -168,7 +169,7 @@ class Chunks:
         # HTML candidates: every node and edge, in short; `assemble` keeps the most connected
         self.degree[node.rank] = self.degree.get(node.rank, 0) + len(edges)
         self.files[4].write(json.dumps(["n", node.rank, node.iri, node.type, node.name, node.aliases,
-                                        node.confidence, sources[:self.page_sources], len(sources)],
+                                        node.confidence, sources[:self.page_sources], node.sources_total],
                                        ensure_ascii=False) + "\n")
         for e in edges:
             self.degree[e.tail] = self.degree.get(e.tail, 0) + 1
@@ -188,8 +189,9 @@ def _data(prefix: str, values: Iterable[object]) -> str:
     return "".join(f'<data key="{prefix}{i}">{escape(str(v))}</data>' for i, v in enumerate(values) if v is not None)
 
 
+# sources: the first kg.stream.merge.MAX_SOURCES; sources_total only where there are more
 _NODE_KEYS = (("type", "string"), ("label", "string"), ("aliases", "string"), ("confidence", "double"),
-              ("sources", "string"))
+              ("sources", "string"), ("sources_total", "long"))
 _EDGE_KEYS = (("relation", "string"), ("confidence", "double"), ("doc", "string"), ("sentence", "string"),
               ("role", "string"), ("amount", "long"))
 GRAPHML_HEADER = ("<?xml version='1.0' encoding='utf-8'?>\n"
