@@ -25,6 +25,8 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 RESULTS = HERE / "results" / "scale.jsonl"
 
+from build_benchmark import in_process  # noqa: E402  (each run in a fresh process: its own peak RSS)
+
 
 def _peak_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
@@ -54,17 +56,6 @@ def _build_run(corpus: str, out: str, jobs: int, result: dict) -> None:
                   peak_mb=_peak_mb(), workers_peak_mb=_peak_mb(resource.RUSAGE_CHILDREN))
 
 
-def _in_fresh_process(target, *args) -> dict:
-    with mp.Manager() as manager:
-        result = manager.dict()
-        p = mp.get_context("spawn").Process(target=target, args=(*args, result))
-        p.start()
-        p.join()
-        if p.exitcode:
-            raise SystemExit(f"{target.__name__} failed with exit code {p.exitcode}")
-        return dict(result)
-
-
 def _save(row: dict) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with RESULTS.open("a", encoding="utf-8") as f:
@@ -91,7 +82,7 @@ def merge(sizes: list[int], scratch: Path) -> None:
             write_records(synth.extractions(n), records)
             made = time.perf_counter() - t0
             size = sum(p.stat().st_size for p in records.iterdir())
-            row = _in_fresh_process(_merge_run, str(records), str(out))
+            row = in_process(_merge_run, str(records), str(out))
             row.update(mode="merge", articles=n, records_mb=size / 1e6, synth_s=made,
                        outputs_mb={p.name: round(p.stat().st_size / 1e6, 1) for p in out.iterdir() if p.is_file()})
         _print(row)
@@ -108,10 +99,19 @@ def build(sizes: list[int], scratch: Path, jobs: int) -> None:
             for name, text in synth.articles(n):
                 (corpus / name).write_text(text, encoding="utf-8")
                 chars += len(text)
-            row = _in_fresh_process(_build_run, str(corpus), str(out), jobs)
+            row = in_process(_build_run, str(corpus), str(out), jobs)
             row.update(mode="build", articles=n, chars=chars, jobs=jobs)
-        _print(row)
-        _save(row)
+            _print(row)
+            _save(row)
+            # incremental: one article changes, the rest is as it was
+            one = sorted(corpus.iterdir())[n // 2]
+            one.write_text(one.read_text(encoding="utf-8") + "\n　　区商务局局长林海峰出席会议。\n", encoding="utf-8")
+            again = in_process(_build_run, str(corpus), str(out), jobs)
+            again.update(mode="rebuild", articles=n, jobs=jobs, of_full=again["wall_s"] / row["wall_s"])
+            _print(again)
+            print(f"rebuild after one changed article: {again['wall_s']:.1f} s = {100 * again['of_full']:.1f} % "
+                  f"of the full build", flush=True)
+            _save(again)
 
 
 def plot(path: Path) -> None:
@@ -120,12 +120,13 @@ def plot(path: Path) -> None:
     import matplotlib.pyplot as plt
     rows = [json.loads(line) for line in RESULTS.read_text(encoding="utf-8").splitlines() if line.strip()]
     fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(10, 4))
-    for mode, marker in (("build", "o"), ("merge", "s")):
+    for mode, marker in (("build", "o"), ("merge", "s"), ("rebuild", "^")):
         last = {r["articles"]: r for r in rows if r["mode"] == mode}  # the latest run of each size
         xs = sorted(last)
         if not xs:
             continue
-        label = "full build" if mode == "build" else "merge + exports (records)"
+        label = {"build": "full build", "merge": "merge + exports (records)",
+                 "rebuild": "rebuild after 1 changed article"}[mode]
         ax_t.plot(xs, [last[x]["wall_s"] for x in xs], marker=marker, label=label)
         ax_m.plot(xs, [last[x]["peak_mb"] for x in xs], marker=marker, label=label)
     for ax, ylabel in ((ax_t, "wall time (s)"), (ax_m, "peak RSS (MB)")):
