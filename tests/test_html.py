@@ -226,6 +226,20 @@ def test_big_graph_is_capped_to_the_most_connected(tmp_path: Path) -> None:
     assert "cap" not in page_data(out.read_text(encoding="utf-8"))["meta"]
 
 
+def test_dense_hubs_keep_their_most_confident_edges() -> None:
+    from kg.export.html import cap
+    g = random_graph(60, 1500)
+    rng = random.Random(5)
+    for _u, _v, d in g.edges(data=True):
+        d["confidence"] = rng.choice([0.5, 0.6, 0.7, 0.8, 0.9])
+    shown = cap(g, 30, max_edges=50)
+    assert shown.number_of_nodes() == 30 and shown.number_of_edges() == 50
+    kept = {(u, v, k) for u, v, k in shown.edges(keys=True)}
+    dropped = [d["confidence"] for u, v, k, d in g.subgraph(shown.nodes).edges(keys=True, data=True)
+               if (u, v, k) not in kept]
+    assert min(d["confidence"] for _u, _v, d in shown.edges(data=True)) >= max(dropped)
+
+
 # --- headless Chromium ---------------------------------------------------------------------
 CHROMIUM = find_chromium()
 needs_chromium = pytest.mark.skipif(

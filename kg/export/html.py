@@ -6,11 +6,12 @@ with `<`, `>`, `&` and U+2028/2029 escaped, and the page turns it into DOM text 
 """
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import numbers
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, TypeVar
 
 import networkx as nx
 import numpy as np
@@ -20,6 +21,7 @@ from markupsafe import Markup
 
 from kg.export.files import write_text
 
+T = TypeVar("T")
 ASSETS = Path(__file__).parent / "assets"
 TEMPLATE = "zhkg_template.html"
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif'
@@ -34,6 +36,7 @@ TYPES: dict[str, tuple[str, str]] = {
 OTHER = ("#9c9c9c", "其他")
 RELATIONS = {"leads": "领导", "worksFor": "任职于", "locatedIn": "位于", "invests": "投资"}
 MAX_NODES = 2000   # default cap: a browser draws this many nodes smoothly
+EDGES_PER_NODE = 3  # and at most this many edges a node on average
 SMALL = 500        # below: networkx spring layout + a short in-browser stabilisation
 MAX_TIP_SOURCES = 3
 MAX_PAGE_SOURCES = 20  # a hub is named in thousands of sentences; the page lists the first few
@@ -181,12 +184,28 @@ def _environment(meta: dict[str, Any]) -> Environment:
     return env
 
 
-def cap(graph: nx.MultiDiGraph, max_nodes: int) -> nx.MultiDiGraph:
-    """The `max_nodes` most connected nodes (ties: smaller id first) and the edges among them."""
-    if graph.number_of_nodes() <= max_nodes:
+def cap(graph: nx.MultiDiGraph, max_nodes: int, max_edges: int | None = None) -> nx.MultiDiGraph:
+    """The `max_nodes` most connected nodes (ties: smaller id first) and the edges among them, at
+    most `max_edges` (default EDGES_PER_NODE × max_nodes) of them, the most confident first:
+    hubs are densely linked, and a page of 100,000 edges is no overview."""
+    max_edges = EDGES_PER_NODE * max_nodes if max_edges is None else max_edges
+    if graph.number_of_nodes() <= max_nodes and graph.number_of_edges() <= max_edges:
         return graph
     keep = sorted(graph.nodes, key=lambda v: (-graph.degree(v), str(v)))[:max_nodes]
-    return graph.subgraph(keep)
+    shown = nx.MultiDiGraph()
+    shown.add_nodes_from((v, graph.nodes[v]) for v in keep)
+    edges = graph.subgraph(keep).edges(keys=True, data=True)
+    shown.add_edges_from(strongest(edges, max_edges, lambda e: (e[3].get("confidence"), e[0], e[1], e[2])))
+    return shown
+
+
+def strongest(edges: Iterable[T], n: int, key: Callable[[T], tuple]) -> list[T]:
+    """The `n` edges of highest confidence; ties by the rest of `key` (ends, relation), for a
+    page that does not depend on input order. `key` gives (confidence, *tie-breakers)."""
+    def order(e: T) -> tuple:
+        conf, *rest = key(e)
+        return (-(_number(conf) or 0.0), *map(str, rest))
+    return heapq.nsmallest(n, edges, key=order)
 
 
 def page(graph: nx.MultiDiGraph, title: str = "zhkg", total: tuple[int, int] | None = None) -> str:

@@ -251,16 +251,17 @@ def write_html(path: Path, chunks: list[Path], degree: dict[int, int], totals: t
             iri[rank] = node_iri
             g.add_node(node_iri, type=typ, label=name, aliases=aliases, confidence=conf, sources=sources,
                        sources_total=total)
-    for line in _lines(chunks):
-        row = json.loads(line)
-        if row[0] == "e" and row[1] in keep and row[2] in keep:
-            _, head, tail, relation, conf, doc, sentence, role, amount = row
-            attrs = {"relation": relation, "confidence": conf, "doc": doc, "sentence": sentence}
-            if role:
-                attrs["role"] = role
-            if amount:
-                attrs["amount"] = amount
-            g.add_edge(iri[head], iri[tail], key=relation, **attrs)
+    rows = (json.loads(line) for line in _lines(chunks))
+    edges = (row for row in rows if row[0] == "e" and row[1] in keep and row[2] in keep)
+    # as kg.export.html.cap: the most confident, ties by head IRI, tail IRI, relation
+    for _, head, tail, relation, conf, doc, sentence, role, amount in html.strongest(
+            edges, html.EDGES_PER_NODE * max_nodes, lambda r: (r[4], iri[r[1]], iri[r[2]], r[3])):
+        attrs = {"relation": relation, "confidence": conf, "doc": doc, "sentence": sentence}
+        if role:
+            attrs["role"] = role
+        if amount:
+            attrs["amount"] = amount
+        g.add_edge(iri[head], iri[tail], key=relation, **attrs)
     write_text(path, html.page(g, title, totals))
 
 
