@@ -213,3 +213,23 @@ def test_a_hub_keeps_its_first_sources_and_counts_them_all(synthetic, tmp_path):
         assert (node.sources, node.sources_total) == (sources[:5], len(sources))
         hubs += len(sources) > 5
     assert hubs > 10
+
+
+NASTY = 'a "quoted" \\back\\slash\nnew line\ttab\r\x0b\u2028 <b>&amp; 中文'
+
+
+def test_odd_characters_reach_the_turtle_intact(tmp_path):
+    from dataclasses import replace
+    exs = list(synth.extractions(12))
+    ex = exs[3]
+    ex.article = replace(ex.article, title=NASTY)
+    entity = ex.entities[2]
+    entity.aliases.append(NASTY)
+    entity.mentions[0] = replace(entity.mentions[0], evidence=replace(entity.mentions[0].evidence, sentence=NASTY))
+    write_records(exs, tmp_path / "records")
+    export(tmp_path / "records", tmp_path / "new")
+    in_memory_build(exs, tmp_path / "old")
+    assert_same_build(tmp_path / "new", tmp_path / "old")
+    titles = [t.object.value for t in ox.parse(path=str(tmp_path / "new" / "graph.ttl"), format=ox.RdfFormat.TURTLE)
+              if t.predicate.value.endswith("/title")]
+    assert NASTY in titles

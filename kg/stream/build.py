@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-import pyoxigraph as ox
 
 from kg.export import html
 from kg.stream.merge import EntityTable, first_keys, merged, n_parts, resolve, spill
@@ -91,33 +90,21 @@ def firsts_task(paths: list[Path], group: int) -> tuple[int, dict, str, str]:
 
 
 def spill_task(paths: list[Path], group: int, table: EntityTable, work: Path, parts: int) -> int:
-    """One group: its facts to every merge partition, and its articles' Turtle piece."""
-    count = 0
-
-    def triples() -> Iterator[ox.Triple]:
-        nonlocal count
-        for record in spill(table, _read_group(paths), group, work, parts):
-            batch = article_triples(record, table)
-            count += len(batch)
-            yield from batch
-    turtle_chunk(triples(), chunk_path(work, "articles.ttl", group))
-    return count
+    """One group: its facts to every merge partition, and its articles' Turtle piece (triples written)."""
+    records = spill(table, _read_group(paths), group, work, parts)
+    return turtle_chunk((article_triples(r, table) for r in records), chunk_path(work, "articles.ttl", group))
 
 
 def reduce_task(part: int, table: EntityTable, work: Path, groups: int) -> tuple[int, int, int, dict[int, int]]:
     """One merge partition: its pieces of every output; (triples, nodes, edges, degree by rank)."""
     chunks = Chunks(table, work, part)
-    count = 0
 
-    def triples() -> Iterator[ox.Triple]:
-        nonlocal count
+    def triples() -> Iterator[list[str]]:
         for node, edges in merged(table, work, part, groups):
             chunks.add(node, edges)
-            batch = node_triples(node, edges, table)
-            count += len(batch)
-            yield from batch
+            yield node_triples(node, edges, table)
     try:
-        turtle_chunk(triples(), chunk_path(work, "nodes.ttl", part))
+        count = turtle_chunk(triples(), chunk_path(work, "nodes.ttl", part))
     finally:
         chunks.close()
     return count, chunks.nodes, chunks.edges, chunks.degree
