@@ -39,10 +39,10 @@ def _cpu_s() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _merge_run(records: str, out: str, result: dict) -> None:
-    from kg.stream.build import export
+def _merge_run(records: str, out: str, jobs: int, result: dict) -> None:
+    from kg.stream.build import export, local_map, process_map
     t0 = time.perf_counter()
-    report = export(Path(records), Path(out), work=Path(out).parent)
+    report = export(Path(records), Path(out), work=Path(out).parent, map=process_map(jobs) if jobs > 1 else local_map)
     result.update(wall_s=time.perf_counter() - t0, cpu_s=_cpu_s(), stages=report.seconds, entities=report.entities,
                   relations=report.relations, triples=report.triples, peak_mb=_peak_mb())
 
@@ -72,7 +72,7 @@ def _print(row: dict) -> None:
           f"relations, {row['triples']:,} triples; stages (s): {stages}", flush=True)
 
 
-def merge(sizes: list[int], scratch: Path) -> None:
+def merge(sizes: list[int], scratch: Path, jobs: int) -> None:
     import synth
     from kg.stream.records import write_records
     for n in sizes:
@@ -82,8 +82,8 @@ def merge(sizes: list[int], scratch: Path) -> None:
             write_records(synth.extractions(n), records)
             made = time.perf_counter() - t0
             size = sum(p.stat().st_size for p in records.iterdir())
-            row = in_process(_merge_run, str(records), str(out))
-            row.update(mode="merge", articles=n, records_mb=size / 1e6, synth_s=made,
+            row = in_process(_merge_run, str(records), str(out), jobs)
+            row.update(mode="merge", articles=n, jobs=jobs, records_mb=size / 1e6, synth_s=made,
                        outputs_mb={p.name: round(p.stat().st_size / 1e6, 1) for p in out.iterdir() if p.is_file()})
         _print(row)
         _save(row)
@@ -150,11 +150,12 @@ def main() -> None:
     ap.add_argument("what", choices=["merge", "build", "plot"])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000])
     ap.add_argument("--jobs", type=int, default=2, help="extraction processes for `build` (default: 2)")
+    ap.add_argument("--merge-jobs", type=int, default=1, help="processes for `merge` (default: 1)")
     ap.add_argument("--scratch", type=Path, default=Path(tempfile.gettempdir()), help="where inputs and outputs go")
     ap.add_argument("--png", type=Path, default=HERE.parent / "docs" / "scaling.png")
     args = ap.parse_args()
     if args.what == "merge":
-        merge(args.sizes, args.scratch)
+        merge(args.sizes, args.scratch, args.merge_jobs)
     elif args.what == "build":
         build(args.sizes, args.scratch, args.jobs)
     else:

@@ -54,6 +54,25 @@ def local_map(fn: Callable, items: Iterable[tuple], **shared) -> list:
     return [fn(*item, **shared) for item in items]
 
 
+def process_map(jobs: int) -> Map:
+    """`map` over `jobs` worker processes (the merge tasks are CPU-bound Python)."""
+    def run(fn: Callable, items: Iterable[tuple], **shared) -> list:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+        from functools import partial
+        items = list(items)
+        if len(items) < 2:
+            return local_map(fn, items, **shared)
+        with ProcessPoolExecutor(min(jobs, len(items)), mp_context=mp.get_context("spawn")) as pool:
+            return list(pool.map(_star, [(partial(fn, **shared), item) for item in items]))
+    return run
+
+
+def _star(call: tuple[Callable, tuple]):
+    fn, item = call
+    return fn(*item)
+
+
 def record_groups(records: Path, group_bytes: int = 64 << 20) -> list[list[Path]]:
     """Consecutive record partitions of about `group_bytes` together: the unit of the merge's map side."""
     groups: list[list[Path]] = [[]]
@@ -185,7 +204,7 @@ def build(corpus: Path, out: Path, nlp=None, jobs: int = 1, cache: bool = True,
         report.reused = sum(r.reused for r in results)
         if sum(r.articles for r in results):
             export(records, out, title or f"zhkg — {Path(corpus).name}", html_max_nodes, report=report,
-                   map=map or local_map)
+                   map=map or (process_map(jobs) if jobs > 1 else local_map))
     if store is not None:
         from kg.store import load_store
         with report.stage("store"):
