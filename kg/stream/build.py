@@ -21,7 +21,7 @@ from typing import Callable, Iterable, Iterator
 
 from kg.export import html
 from kg.stream.merge import EntityTable, first_keys, merged, n_parts, resolve, spill
-from kg.stream.records import RecordError, partitions, read_partition
+from kg.stream.records import RecordError, partitions, read_group
 from kg.stream.write import Chunks, article_triples, assemble, chunk_path, node_triples, turtle_chunk
 
 
@@ -86,16 +86,6 @@ def record_groups(records: Path, group_bytes: int = 64 << 20) -> list[list[Path]
     return groups if groups[0] else []
 
 
-def _read_group(paths: list[Path]) -> Iterator[dict]:
-    last = ""
-    for path in paths:
-        for record in read_partition(path):
-            if record["doc"] < last:
-                raise RecordError(f"{path}: {record['doc']!r} sorts before {last!r} of an earlier record")
-            last = record["doc"]
-            yield record
-
-
 def firsts_task(paths: list[Path], group: int) -> tuple[int, dict, str, str]:
     """(articles, first occurrence of each entity key, first and last doc id) of one group."""
     ends: list[str] = []
@@ -104,13 +94,13 @@ def firsts_task(paths: list[Path], group: int) -> tuple[int, dict, str, str]:
         for record in records:
             ends[len(ends) > 0:] = [record["doc"]]   # keep the first, replace the last
             yield record
-    n, firsts = first_keys(docs(_read_group(paths)), group)
+    n, firsts = first_keys(docs(read_group(paths)), group)
     return n, firsts, ends[0] if ends else "", ends[-1] if ends else ""
 
 
 def spill_task(paths: list[Path], group: int, table: EntityTable, work: Path, parts: int) -> int:
     """One group: its facts to every merge partition, and its articles' Turtle piece (triples written)."""
-    records = spill(table, _read_group(paths), group, work, parts)
+    records = spill(table, read_group(paths), group, work, parts)
     return turtle_chunk((article_triples(r, table) for r in records), chunk_path(work, "articles.ttl", group))
 
 

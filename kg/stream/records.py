@@ -95,8 +95,13 @@ def read_partition(path: Path) -> Iterator[Record]:
 
 def read_records(folder: Path) -> Iterator[Record]:
     """Every record, in doc-id order; raises RecordError if the partitions are not in order."""
+    return read_group(partitions(folder))
+
+
+def read_group(paths: list[Path]) -> Iterator[Record]:
+    """The records of consecutive partitions, checking that doc ids never go back."""
     last = ""
-    for path in partitions(folder):
+    for path in paths:
         for record in read_partition(path):
             if record["doc"] < last:
                 raise RecordError(f"{path}: {record['doc']!r} sorts before {last!r} of an earlier record")
