@@ -74,6 +74,7 @@ def _print(row: dict) -> None:
 
 def merge(sizes: list[int], scratch: Path, jobs: int) -> None:
     import synth
+
     from kg.stream.records import write_records
     for n in sizes:
         with tempfile.TemporaryDirectory(dir=scratch) as tmp:

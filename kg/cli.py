@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 EXAMPLES = {
-    "build": "example:\n  kg build examples/corpus --out output/\n  kg build news/ --out out/ --segmenter jieba --jobs 2\n"
+    "build": "example:\n  kg build examples/corpus --out output/\n"
+             "  kg build news/ --out out/ --segmenter jieba --jobs 2\n"
              "  kg build /shared/news --out /shared/out --scheduler tcp://10.0.0.5:8786",
     "extract": "example:\n  kg extract examples/corpus --out output/json\n  kg extract article.txt --out json/",
     "evaluate": "example:\n  kg evaluate --gold ../shared/gold examples/corpus\n  kg evaluate --gold gold/ corpus/ --json",

@@ -10,8 +10,9 @@ import heapq
 import json
 import math
 import numbers
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 import networkx as nx
 import numpy as np

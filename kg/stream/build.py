@@ -13,11 +13,10 @@ import resource
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
-
 
 from kg.export import html
 from kg.stream.merge import EntityTable, first_keys, merged, n_parts, resolve, spill

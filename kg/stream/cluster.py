@@ -12,8 +12,8 @@ the entity table (broadcast once) and per-task counts.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator
 
 from kg.stream.merge import EntityTable
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import json
 from array import array
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from kg.graph import _hash, entity_iri
 from kg.resolve import norm as _norm
@@ -159,7 +159,7 @@ class MergedEdge:
     amount: int | None
     doc: str                          # the first evidence, in doc-id order
     sentence: str
-    evidence: list[str] | set[str]    # evidence node hashes (see kg.graph._ev_node), sorted when merged
+    evidence: list[str]               # evidence node hashes (see kg.graph._ev_node), sorted
 
 
 def spill(table: EntityTable, records: Iterable[Record], group: int, folder: Path, parts: int) -> Iterator[Record]:
@@ -214,7 +214,8 @@ class _Sources:
     __slots__ = ("keep", "kept", "total", "doc", "seen")
 
     def __init__(self, keep: int):
-        self.keep, self.kept, self.total = keep, set(), 0
+        self.keep, self.total = keep, 0
+        self.kept: set[tuple[str, str]] = set()
         self.doc: str | None = None
         self.seen: set[str] = set()
 
@@ -254,17 +255,19 @@ def _reduce_nodes(table: EntityTable, paths: list[Path], keep_sources: int) -> d
 
 def _reduce_edges(paths: list[Path]) -> dict[int, list[MergedEdge]]:
     acc: dict[tuple[int, str, int], MergedEdge] = {}
+    evidence: dict[tuple[int, str, int], set[str]] = {}
     for line in _lines(paths):
         head, relation, tail, conf, role, amount, doc, sentence, ev = json.loads(line)
         e = acc.get((head, relation, tail))
         if e is None:
-            e = acc[(head, relation, tail)] = MergedEdge(head, relation, tail, 0.0, None, None, doc, sentence, set())
+            e = acc[(head, relation, tail)] = MergedEdge(head, relation, tail, 0.0, None, None, doc, sentence, [])
+            evidence[(head, relation, tail)] = set()
         e.role = e.role or role
         e.amount = e.amount or amount
         e.confidence = max(e.confidence, conf)
-        e.evidence.add(ev)
+        evidence[(head, relation, tail)].add(ev)
     out: dict[int, list[MergedEdge]] = {}
-    for e in acc.values():
-        e.evidence = sorted(e.evidence)
+    for key, e in acc.items():
+        e.evidence = sorted(evidence[key])
         out.setdefault(e.head, []).append(e)
     return out

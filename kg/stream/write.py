@@ -13,10 +13,11 @@ import csv
 import io
 import json
 import shutil
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import IO, Iterable, Iterator
+from typing import IO
 from xml.sax.saxutils import escape, quoteattr
 
 import networkx as nx
@@ -146,7 +147,7 @@ def turtle_chunk(lines: Iterable[list[str]], path: Path) -> int:
 def _turtle_header() -> bytes:
     """What pyoxigraph writes before the first triple (it writes nothing for no triple)."""
     probe = ox.NamedNode("urn:x:probe")
-    text = ox.serialize([ox.Triple(probe, probe, probe)], format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
+    text = ox.serialize([ox.Triple(probe, probe, probe)], format=ox.RdfFormat.TURTLE, prefixes=PREFIXES) or b""
     return text[:text.index(b"<urn:x:probe>")]
 
 
