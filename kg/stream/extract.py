@@ -20,6 +20,7 @@ from kg import nlp as kg_nlp
 from kg.api import Failure, extract_articles, load_articles
 from kg.cache import ExtractionCache
 from kg.ingest import iter_articles
+from kg.stream.records import VERSION as RECORD_VERSION
 from kg.stream.records import partition_path, partitions, to_record, write_partition
 
 MANIFEST_VERSION = 1
@@ -84,7 +85,9 @@ def run_task(task: Task, nlp: Language | None = None) -> TaskResult:
     nlp = nlp or pipeline(task.pipeline)
     part = partition_path(Path(task.records), task.index)
     manifest_path = part.with_suffix(".json")
-    manifest = {"v": MANIFEST_VERSION, "pipeline": kg_nlp.version(nlp), "max_bytes": task.max_bytes,
+    # a partition is reused only if made from these files, by this pipeline, in this record format
+    manifest = {"v": MANIFEST_VERSION, "records": RECORD_VERSION, "pipeline": kg_nlp.version(nlp),
+                "max_bytes": task.max_bytes,
                 "files": [_stat(f) for f in task.files]}
     try:
         old = json.loads(manifest_path.read_text(encoding="utf-8"))
