@@ -26,7 +26,7 @@ from kg.types import Article, Entity, Evidence, Extraction, Mention, Relation  #
 # Character tables (general knowledge: common surnames, given-name and place-name characters).
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁"
             "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦方白邹孟熊秦邱江尹薛段雷龙史陶黎贺顾毛郝龚邵万钱严武戴莫孔向汤")
-GIVEN = ("伟芳敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚英华玉兰萍红鹏建林辉斌宇浩凯健"
+GIVEN = ("伟芳敏丽强磊军洋勇艳杰娟涛明超秀霞平刚英华玉兰萍红鹏建林辉斌宇浩凯健"
          "俊帆旭宁琳晨阳博文轩瑞泽昊然欣怡佳宏志国海波晓丹睿卓彦嘉铭锐航远鑫晗煜蕾")
 PLACE = "岚屿澄溪枫岙棠汀榕坪鹭沅桐埠芦湄栖苇蓼滨澈峪檀麓莆蔚沂朔渠岑"
 FIRM = "鼎嘉禾瑞泓晟恒骏铂璟翔昱澜锦灏弘峻睿曜宸骐麒昶熠琨"
@@ -83,7 +83,7 @@ def make_world(n_articles: int, seed: int = 7) -> World:
         suffix = rng.choice(DISTRICT_SUFFIX)
         districts.append((root + suffix, rng.choice(cities), root if suffix == "新区" else None))
     people = _unique(rng, int(60 + 6 * scale), lambda r: r.choice(SURNAMES) + "".join(
-        r.choice(GIVEN) for _ in range(r.choice((1, 2, 2)))))
+        r.choice(GIVEN) for _ in range(2)))
     firms = _unique(rng, int(20 + 2 * scale), lambda r: r.choice(FIRM) + r.choice(FIRM) + r.choice(INDUSTRY)
                     + r.choice(FIRM_FORM))
     projects = _unique(rng, int(20 + 3 * scale), lambda r: r.choice(FIRM) + r.choice(PLACE) + r.choice(PROJECT_KIND)

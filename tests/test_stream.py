@@ -233,3 +233,21 @@ def test_odd_characters_reach_the_turtle_intact(tmp_path):
     titles = [t.object.value for t in ox.parse(path=str(tmp_path / "new" / "graph.ttl"), format=ox.RdfFormat.TURTLE)
               if t.predicate.value.endswith("/title")]
     assert NASTY in titles
+
+
+def test_synthetic_news_is_readable_and_invents_its_names(tmp_path):
+    from kg.ingest import read_article
+    world = synth.make_world(30)   # the cast of synth.articles(30)
+    sample = "".join(f.read_text(encoding="utf-8") for f in CORPUS.glob("*.txt"))
+    for cast in (world, synth.make_world(100_000)):
+        names = cast.people + cast.firms + cast.projects + [d for d, _, _ in cast.districts] + cast.cities
+        assert not [n for n in names if n in sample]
+    texts = []
+    for name, text in synth.articles(30):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        article = read_article(tmp_path / name)   # the column layout is undone
+        assert article.reporters and article.title and len(article.text) > 2000
+        texts.append(article.text)
+    # the same leaders come back across articles, as in a local paper
+    counts = sorted((sum(p in t for t in texts) for p in world.people), reverse=True)
+    assert counts[0] >= 5
