@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -67,8 +68,9 @@ def _report(failures: list) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from kg import graph, store
+    from kg import graph
     from kg.export import files, html
+    from kg.sparql import store
     if args.store:
         try:  # refuse a bad --store before the (long) extraction
             store.check_target(args.store)
@@ -123,7 +125,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _open_graph(path: Path):
-    from kg import store
+    from kg.sparql import store
     try:
         return store.open_graph(path)
     except store.StoreError as err:
@@ -131,7 +133,7 @@ def _open_graph(path: Path):
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from kg import query
+    from kg.sparql import query
     graph = _open_graph(args.graph)
     try:
         text = query.set_params(query.read_query(args.query), dict(args.param))
@@ -142,21 +144,32 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from kg import serve
-    graph = _open_graph(args.graph)
+    import logging
+
+    from kg.sparql import serve, store
+    limits = serve.Limits(timeout=args.timeout, max_rows=args.max_rows, workers=args.workers,
+                          max_queue=args.max_queue)
     try:
-        server = serve.make_server(graph, args.host, args.port)
+        server = serve.make_server(args.graph, args.host, args.port, limits)
+    except store.StoreError as err:
+        raise UsageError(str(err)) from err
     except OSError as err:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {err.strerror or err}") from err
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {args.host}: other machines can query this graph", file=sys.stderr)
     print(f"SPARQL endpoint (read-only): {server.url}  — Ctrl-C to stop", file=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)  # the access log: one JSON line per request
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    if not args.quiet:
+        serve.access_log.addHandler(handler)
+        serve.access_log.setLevel(logging.INFO)
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, once it has shut down
         pass
     finally:
-        server.server_close()
+        serve.access_log.removeHandler(handler)
+        server.close()
     return 0
 
 
@@ -171,6 +184,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
     print(f"{args.graph}: {report.triples} triples, "
           + ("conforms" if report.conforms else f"does not conform: {len(report.violations)} violation(s)"))
     return 0 if report.conforms else 1
+
+
+def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    """An argparse type: a number above zero (`--jobs 0`, `--timeout -1` are usage errors)."""
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
 
 
 def _param(text: str) -> tuple[str, str]:
@@ -233,6 +260,15 @@ def parser() -> argparse.ArgumentParser:
     sv.add_argument("graph", type=Path, help=graph_help)
     sv.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    sv.add_argument("--timeout", type=_positive(float), default=10.0,
+                    help="seconds a query may run; it is stopped after (default: 10)")
+    sv.add_argument("--max-rows", type=_positive(int), default=10_000,
+                    help="rows (or triples) per answer; the first ones are sent (default: 10000)")
+    sv.add_argument("--workers", type=_positive(int), default=os.cpu_count() or 2,
+                    help="queries evaluated at once, one process each (default: the CPU count)")
+    sv.add_argument("--max-queue", type=_positive(int), default=512,
+                    help="requests that may wait for a free worker; more get 503 (default: 512)")
+    sv.add_argument("--quiet", action="store_true", help="no access log (default: one JSON line per request)")
     va = command("validate", "Check the graph against the SHACL shapes (ontology/shapes.ttl).", cmd_validate)
     va.add_argument("graph", type=Path, help=graph_help)
     va.add_argument("--shapes", type=Path, help="SHACL shapes (default: ontology/shapes.ttl)")

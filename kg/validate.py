@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import RDF, RDFS, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, RDFS, Graph, Literal, URIRef
+from rdflib.namespace import SH
 from rdflib.term import Node
 
 import kg
-from kg.query import compact
-
-SH = Namespace("http://www.w3.org/ns/shacl#")
-KG = Namespace("https://w3id.org/zhkg/ontology#")
+from kg.sparql.query import compact
+from kg.vocab import KG
 
 
 class ValidateError(ValueError):
@@ -55,7 +54,7 @@ class Report:
 
 
 def _parse(path: Path, what: str) -> Graph:
-    from kg import store  # a store folder is dumped to N-Triples and parsed
+    from kg.sparql import store  # a store folder is dumped to N-Triples and parsed
     path = Path(path)
     try:
         if store.is_store(path):
