@@ -34,11 +34,13 @@ class Run:
     cached: int = 0  # extractions taken from the cache
 
 
-def load_articles(paths: Iterable[Path], failures: list[Failure], max_bytes: int = 20_000_000) -> Iterator[Article]:
-    """Decode each file; a bad one is recorded with its reason and skipped, never fatal."""
+def load_articles(paths: Iterable[Path], failures: list[Failure], max_bytes: int = 20_000_000,
+                  root: Path | None = None, follow_symlinks: bool = False) -> Iterator[Article]:
+    """Decode each file (found in the corpus folder `root`, if any); a bad one is recorded with
+    its reason and skipped, never fatal."""
     for path in paths:
         try:
-            yield read_article(path, max_bytes=max_bytes)
+            yield read_article(path, max_bytes=max_bytes, root=root, follow_symlinks=follow_symlinks)
         except IngestError as err:
             failures.append(Failure(str(path), err.reason))
 
@@ -89,15 +91,18 @@ def _extract_in_workers(nlp: Language, articles: Iterable[Article], failures: li
 
 
 def run(path: Path, nlp: Language | None = None, progress: Callable[[Iterable], Iterable] | None = None,
-        n_process: int = 1, max_bytes: int = 20_000_000, cache: Path | None = None) -> Run:
+        n_process: int = 1, max_bytes: int = 20_000_000, cache: Path | None = None,
+        follow_symlinks: bool = False) -> Run:
     """Extract every article under `path` (a file or folder). With `cache`, articles whose
-    bytes and pipeline are unchanged since the last run are not extracted again."""
+    bytes and pipeline are unchanged since the last run are not extracted again. Symlinks out
+    of the folder are failures unless `follow_symlinks`."""
     nlp = nlp or kg_nlp.build()
     result = Run()
     files = list(iter_articles(path))
     store = ExtractionCache(cache, kg_nlp.version(nlp)) if cache else None
     todo: list[Article] = []
-    for article in load_articles(files, result.failures, max_bytes):
+    root = Path(path) if Path(path).is_dir() else None
+    for article in load_articles(files, result.failures, max_bytes, root, follow_symlinks):
         hit = store.get(article) if store else None
         if hit is not None:
             result.extractions.append(hit)

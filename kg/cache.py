@@ -79,7 +79,8 @@ def _load(tp: Any, value: Any) -> Any:
 def dump(ex: Extraction) -> str:
     data = dataclasses.asdict(ex)
     data["article"]["offsets"] = _runs(ex.article.offsets)
-    return json.dumps({"schema": SCHEMA, "extraction": data}, ensure_ascii=False)
+    # ASCII JSON: a path that is not UTF-8 (surrogate escapes) still round-trips
+    return json.dumps({"schema": SCHEMA, "extraction": data})
 
 
 def load(text: str) -> Extraction:

@@ -56,7 +56,8 @@ def _run(args: argparse.Namespace):
         raise UsageError(f"{args.path}: no such file or folder")
     try:
         cache = None if getattr(args, "no_cache", True) else args.out / ".cache"
-        return api.run(args.path, _pipeline(args), _progress(args.command), args.jobs, args.max_bytes, cache)
+        return api.run(args.path, _pipeline(args), _progress(args.command), args.jobs, args.max_bytes, cache,
+                       args.follow_symlinks)
     except IngestError as err:  # an empty folder: nothing to read at all
         return api.Run(failures=[api.Failure(str(err.path), err.reason)])
 
@@ -225,6 +226,8 @@ def parser() -> argparse.ArgumentParser:
         sp.add_argument("--model", help="an installed spaCy pipeline to use as base, e.g. zh_core_web_sm")
         sp.add_argument("--jobs", type=int, default=1, help="processes for extraction (default: 1)")
         sp.add_argument("--max-bytes", type=int, default=20_000_000, help="skip larger files (default: 20 MB)")
+        sp.add_argument("--follow-symlinks", action="store_true",
+                        help="read symlinks that point out of the corpus folder (default: skip them, with a message)")
 
     b = command("build", "Build the graph: graph.ttl, graph.html, graph.graphml, entities.csv, relations.csv.",
                 cmd_build)

@@ -96,7 +96,8 @@ def write_csvs(kgraph: KnowledgeGraph, entities_path: Path, relations_path: Path
 
 
 def write_json(extraction: Extraction, folder: Path) -> Path:
-    """`<stem>.json` in the gold format of ANNOTATION.md."""
-    path = folder / (Path(extraction.article.doc_id).stem + ".json")
+    """`<article path>.json` in the gold format of ANNOTATION.md: sub/a.txt -> folder/sub/a.json,
+    so articles of one name in two subfolders keep two files."""
+    path = folder / Path(extraction.article.doc_id).with_suffix(".json")
     write_text(path, json.dumps(extraction.to_gold(), ensure_ascii=False, indent=2) + "\n")
     return path

@@ -1,0 +1,109 @@
+"""Issue 10 (hardening): builds that cannot be poisoned, crashed or left half-done.
+
+Each test reproduces one finding of the issue on a small invented corpus, in-process.
+(The SPARQL server's findings are in test_serve.py, the cache's in test_cache.py.)
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+from pathlib import Path
+from urllib.parse import unquote, unquote_to_bytes
+
+import pytest
+import rdflib
+
+import kg.cli
+from kg.ingest import IngestError, decode, read_article
+
+pytestmark = pytest.mark.usefixtures("shared_pipeline")
+
+GOOD = "区财政局党组书记、局长张志远出席会议。\n加快推进华星光电潍坊基地建设，总投资42亿元。\n"
+
+
+def main(*argv: object) -> int:
+    return kg.cli.main([str(a) for a in argv])
+
+
+def corpus(tmp_path: Path, files: dict[str, str]) -> Path:
+    root = tmp_path / "corpus"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def article_iris(out: Path) -> set[str]:
+    g = rdflib.Graph().parse(out / "graph.ttl", format="turtle")
+    return {str(s) for s in g.subjects(rdflib.RDF.type, rdflib.URIRef("https://w3id.org/zhkg/ontology#Article"))}
+
+
+# --- 6. file names that are not UTF-8 --------------------------------------------------------
+
+def test_issue10_non_utf8_file_name_builds_and_keeps_its_bytes(tmp_path, capsys):
+    root = corpus(tmp_path, {"ok.txt": GOOD})
+    raw = "区委书记".encode("gbk") + b".txt"  # a GBK name, as Windows zip files have them
+    with open(os.path.join(os.fsencode(root), raw), "wb") as f:
+        f.write(GOOD.encode("utf-8"))
+    out = tmp_path / "out"
+    assert main("build", root, "--out", out) == 0, capsys.readouterr().err
+    # the id has the bytes that are not UTF-8 as %XX: unquoting gives the name back, byte for byte
+    rows = list(csv.DictReader(io.StringIO((out / "relations.csv").read_text("utf-8"))))
+    [doc_id] = {r["article"] for r in rows} - {"ok.txt"}
+    assert unquote_to_bytes(doc_id) == raw
+    assert {unquote(iri.rsplit("/", 1)[1]) for iri in article_iris(out)} == {doc_id, "ok.txt"}
+    assert main("extract", root, "--out", tmp_path / "json") == 0
+    assert len(list((tmp_path / "json").glob("*.json"))) == 2
+
+
+# --- 7. article identity = path relative to the corpus folder --------------------------------
+
+def test_issue10_same_name_in_two_subfolders_is_two_articles(tmp_path, capsys):
+    root = corpus(tmp_path, {"a/news.txt": GOOD, "b/news.txt": "区商务局副局长刘海涛介绍情况。\n"})
+    out = tmp_path / "out"
+    assert main("build", root, "--out", out) == 0
+    assert {iri.rsplit("/", 1)[1] for iri in article_iris(out)} == {"a%2Fnews.txt", "b%2Fnews.txt"}
+    assert main("extract", root, "--out", tmp_path / "json") == 0
+    written = sorted(p.relative_to(tmp_path / "json").as_posix() for p in (tmp_path / "json").rglob("*.json"))
+    assert written == ["a/news.json", "b/news.json"]
+
+
+# --- 9. symlinks out of the corpus folder ---------------------------------------------------
+
+def test_issue10_symlink_out_of_the_corpus_is_not_read(tmp_path, capsys):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("机密：区长王秘密的密码。\n", encoding="utf-8")
+    root = corpus(tmp_path, {"ok.txt": GOOD})
+    (root / "passwd.txt").symlink_to(secret)
+    (root / "inside.txt").symlink_to(root / "ok.txt")  # a link inside the corpus is fine
+    out = tmp_path / "out"
+    assert main("build", root, "--out", out) == 1
+    err = capsys.readouterr().err
+    assert "passwd.txt" in err and "symlink out of the corpus" in err
+    assert "王秘密" not in (out / "graph.html").read_text("utf-8")
+    assert "王秘密" not in (out / "graph.ttl").read_text("utf-8")
+    assert main("build", root, "--out", tmp_path / "out2", "--follow-symlinks") == 0
+    assert "passwd.txt" in (tmp_path / "out2" / "entities.csv").read_text("utf-8")
+
+
+# --- 11. UTF-16 without a BOM is text, not "binary" ------------------------------------------
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-16"])
+def test_issue10_utf16_is_read(tmp_path, codec):
+    (p := tmp_path / "u16.txt").write_bytes(GOOD.encode(codec))
+    article = read_article(p)
+    assert article.text.startswith("区财政局党组书记") and article.encoding.startswith("utf-16")
+
+
+def test_issue10_binary_is_still_binary():
+    with pytest.raises(ValueError, match="binary"):
+        decode(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4)
+    assert decode(codecs.BOM_UTF16_LE + "中文".encode("utf-16-le"))[0] == "中文"
+
+
+def test_issue10_ingest_error_names_the_file(tmp_path):
+    (p := tmp_path / "odd.txt").write_bytes(b"\x00\x01\x02\x03" * 100)
+    with pytest.raises(IngestError, match="odd.txt"):
+        read_article(p)
