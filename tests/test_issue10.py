@@ -107,3 +107,24 @@ def test_issue10_ingest_error_names_the_file(tmp_path):
     (p := tmp_path / "odd.txt").write_bytes(b"\x00\x01\x02\x03" * 100)
     with pytest.raises(IngestError, match="odd.txt"):
         read_article(p)
+
+
+# --- 10. CSV formula injection --------------------------------------------------------------
+
+@pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t"])
+def test_issue10_csv_cells_cannot_be_formulas(tmp_path, lead):
+    text = f"{lead}1+2*3区财政局党组书记、局长张志远出席会议。\n"
+    root = corpus(tmp_path, {f"{lead.strip() or 'tab'}x.txt": text})
+    # a file name that is a formula too
+    (root / f"{lead.strip() or 'tab'}x.txt").rename(root / f"{lead}cmd.txt")
+    out = tmp_path / "out"
+    assert main("build", root, "--out", out) == 0
+    for name in ("entities.csv", "relations.csv"):
+        rows = list(csv.reader(io.StringIO((out / name).read_text("utf-8"))))
+        assert len(rows) > 1
+        cells = [c for row in rows for c in row if c]
+        assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))], name
+    rows = list(csv.DictReader(io.StringIO((out / "relations.csv").read_text("utf-8"))))
+    assert rows[0]["article"] == f"'{lead}cmd.txt"
+    if lead.strip():  # evidence sentences are stripped of leading whitespace anyway
+        assert rows[0]["sentence"].startswith("'" + lead)
