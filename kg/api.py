@@ -50,6 +50,7 @@ def extract_articles(nlp: Language, articles: Iterable[Article], failures: list[
     """Extractions in input order. With n_process > 1, whole articles go to worker processes
     that each build the pipeline once: extraction is a pure function of one article, and
     only the Article and its (small) Extraction cross process boundaries."""
+    articles = _fitting(nlp, articles, failures)
     if n_process > 1:
         yield from _extract_in_workers(nlp, articles, failures, n_process)
         return
@@ -59,6 +60,17 @@ def extract_articles(nlp: Language, articles: Iterable[Article], failures: list[
             yield extract(doc, article)
         except Exception as err:  # one bad article must not sink the corpus
             failures.append(Failure(article.source, f"extraction failed: {type(err).__name__}: {err}"))
+
+
+def _fitting(nlp: Language, articles: Iterable[Article], failures: list[Failure]) -> Iterator[Article]:
+    """Articles the pipeline accepts: a longer one is a failure here, not spaCy's E088 raised
+    inside nlp.pipe, which would end the whole run."""
+    for a in articles:
+        if len(a.text) > nlp.max_length:
+            failures.append(Failure(a.source, f"{len(a.text):,} characters, over the pipeline's "
+                                              f"limit of {nlp.max_length:,}"))
+        else:
+            yield a
 
 
 _WORKER: list[Language] = []

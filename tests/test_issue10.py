@@ -128,3 +128,40 @@ def test_issue10_csv_cells_cannot_be_formulas(tmp_path, lead):
     assert rows[0]["article"] == f"'{lead}cmd.txt"
     if lead.strip():  # evidence sentences are stripped of leading whitespace anyway
         assert rows[0]["sentence"].startswith("'" + lead)
+
+
+# --- 3. one long article must not kill the build ----------------------------------------------
+
+def test_issue10_pipeline_takes_any_article_inside_max_bytes(nlp):
+    from kg.ingest import MAX_BYTES
+    assert nlp.max_length >= MAX_BYTES  # a character takes at least one byte
+
+
+def test_issue10_article_over_the_pipeline_limit_fails_alone(tmp_path, nlp, monkeypatch, capsys):
+    monkeypatch.setattr(nlp, "max_length", 200)  # stands in for a 1M-character article
+    root = corpus(tmp_path, {"a_good.txt": GOOD, "b_long.txt": GOOD * 10, "c_good.txt": GOOD})
+    out = tmp_path / "out"
+    assert main("build", root, "--out", out) == 1
+    err = capsys.readouterr().err
+    assert "b_long.txt" in err and "limit" in err
+    assert {iri.rsplit("/", 1)[1] for iri in article_iris(out)} == {"a_good.txt", "c_good.txt"}
+
+
+# --- 4. output linear in the article's size ---------------------------------------------------
+
+def test_issue10_long_list_sentence_gives_small_output(tmp_path, capsys):
+    companies = "、".join(f"华{i}科技有限公司" for i in range(1152))  # ~39 KB, no full stop
+    root = corpus(tmp_path, {"list.txt": f"本报讯 参展企业有{companies}等。\n"})
+    out = tmp_path / "out"
+    assert main("build", root, "--out", out) == 0
+    size = (root / "list.txt").stat().st_size
+    for name in ("graph.ttl", "graph.html", "graph.graphml"):
+        assert (out / name).stat().st_size < 5_000_000, name  # was 43 MB each
+    assert (out / "graph.ttl").stat().st_size < 60 * size
+
+
+def test_issue10_sentences_are_bounded(nlp):
+    text = "、".join(f"华{i}科技有限公司" for i in range(400)) + "。短句。"
+    doc = nlp(text)
+    assert max(len(s.text) for s in doc.sents) <= 300
+    assert "".join(s.text for s in doc.sents) == text
