@@ -67,31 +67,18 @@ def _report(failures: list) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from kg import graph, store
-    from kg.export import files, html
-    if args.store:
-        try:  # refuse a bad --store before the (long) extraction
-            store.check_target(args.store)
-        except store.StoreError as err:
-            raise UsageError(str(err)) from err
-    result = _run(args)
-    if result.extractions:
-        kgraph = graph.merge(result.extractions)
-        rdf, nxg = graph.to_rdf(kgraph), graph.to_networkx(kgraph)
-        out: Path = args.out
-        files.write_turtle(rdf, out / "graph.ttl")
-        files.write_graphml(nxg, out / "graph.graphml")
-        files.write_csvs(kgraph, out / "entities.csv", out / "relations.csv")
-        html.write_html(nxg, out / "graph.html", title=f"zhkg — {args.path.name}")
-        print(f"{len(result.extractions)} articles ({result.cached} from cache) -> {len(kgraph.nodes)} entities, "
-              f"{len(kgraph.edges)} relations, {len(rdf)} triples in {out}/")
-        if args.store:
-            try:
-                count = store.load_store(out / "graph.ttl", args.store)
-            except store.StoreError as err:
-                raise UsageError(str(err)) from err
-            print(f"store: {count} triples in {args.store}/")
-    return _report(result.failures)
+    from kg import api
+    try:
+        report = api.build(args.path, args.out, segmenter=args.segmenter, pkuseg_model=args.pkuseg_model,
+                           model=args.model, jobs=args.jobs, max_bytes=args.max_bytes, cache=not args.no_cache,
+                           store=args.store, progress=_progress(args.command))
+    except api.BuildError as err:
+        raise UsageError(str(err)) from err
+    if report.articles:
+        print(report.summary())
+    if report.store_triples is not None:
+        print(f"store: {report.store_triples} triples in {args.store}/")
+    return _report(report.failures)
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -233,10 +220,10 @@ def parser() -> argparse.ArgumentParser:
     sv.add_argument("graph", type=Path, help=graph_help)
     sv.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
-    va = command("validate", "Check the graph against the SHACL shapes (ontology/shapes.ttl).", cmd_validate)
+    va = command("validate", "Check the graph against the SHACL shapes (kg/ontology/shapes.ttl + what kg.ttl implies).", cmd_validate)
     va.add_argument("graph", type=Path, help=graph_help)
-    va.add_argument("--shapes", type=Path, help="SHACL shapes (default: ontology/shapes.ttl)")
-    va.add_argument("--ontology", type=Path, help="ontology for RDFS inference (default: ontology/kg.ttl)")
+    va.add_argument("--shapes", type=Path, help="SHACL shapes (default: the packaged kg/ontology/shapes.ttl)")
+    va.add_argument("--ontology", type=Path, help="ontology: RDFS inference and the shapes it implies (default: the packaged kg.ttl or $KG_ONTOLOGY)")
     return p
 
 
