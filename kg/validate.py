@@ -76,12 +76,14 @@ def _name(g: Graph, node: Node) -> str:
     return iri
 
 
-def _message(report: Graph, data: Graph, result: Node) -> str:
+def _message(report: Graph, shapes: Graph, data: Graph, result: Node) -> str:
     """Say it in terms of the shape's parameters; pyshacl's own text as the fallback."""
     shape = report.value(result, SH.sourceShape)
     component = report.value(result, SH.sourceConstraintComponent)
     value = report.value(result, SH.value)
-    param = (lambda p: report.value(shape, p)) if shape is not None else (lambda p: None)
+
+    def param(p: URIRef) -> Node | None:  # pyshacl copies blank-node shapes into the report, not named ones
+        return None if shape is None else report.value(shape, p) or shapes.value(shape, p)
     shown = _name(data, value) if value is not None else ""
     if component == SH.MinCountConstraintComponent:
         return f"missing: needs at least {param(SH.minCount)} value(s)"
@@ -97,16 +99,24 @@ def _message(report: Graph, data: Graph, result: Node) -> str:
     return f"{text} (value: {shown})" if shown and shown not in text else text
 
 
+def _shapes(shapes: Graph | None, schema: kg_schema.Schema) -> Graph:
+    g = Graph()
+    g += shapes if shapes is not None else _parse(kg_schema.SHAPES, "shapes")
+    g += schema.shapes()
+    return g
+
+
 def conformance(data: Graph, shapes: Graph | None = None,
                 schema: kg_schema.Schema | None = None) -> tuple[bool, Graph, str]:
     """pyshacl's (conforms, report graph, report text) for `data`: `shapes` (default:
     shapes.ttl) plus the shapes `schema` implies (default: the ontology in use), with RDFS
     inference over that ontology minus its domain and range axioms."""
-    import pyshacl
     schema = schema or kg_schema.load()
-    shapes_g = Graph()
-    shapes_g += shapes if shapes is not None else _parse(kg_schema.SHAPES, "shapes")
-    shapes_g += schema.shapes()
+    return _pyshacl(data, _shapes(shapes, schema), schema)
+
+
+def _pyshacl(data: Graph, shapes_g: Graph, schema: kg_schema.Schema) -> tuple[bool, Graph, str]:
+    import pyshacl
     ont = _parse(schema.path, "ontology")
     for axiom in (RDFS.domain, RDFS.range):  # see the module docstring
         ont.remove((None, axiom, None))
@@ -118,12 +128,12 @@ def conformance(data: Graph, shapes: Graph | None = None,
 def validate(graph: Path, shapes: Path | None = None, ontology: Path | None = None) -> Report:
     """Validate an RDF file or store folder; unreadable inputs raise ValidateError."""
     data = _parse(graph, "graph")
-    shapes_g = _parse(shapes, "shapes") if shapes else None
     try:
         schema = kg_schema.load(ontology)
     except kg_schema.SchemaError as err:
         raise ValidateError(str(err)) from err
-    conforms, report, _ = conformance(data, shapes_g, schema)
+    shapes_g = _shapes(_parse(shapes, "shapes") if shapes else None, schema)
+    conforms, report, _ = _pyshacl(data, shapes_g, schema)
     violations = []
     for result in report.subjects(RDF.type, SH.ValidationResult):
         path = report.value(result, SH.resultPath)
@@ -132,6 +142,6 @@ def validate(graph: Path, shapes: Path | None = None, ontology: Path | None = No
             severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
             focus=_name(data, report.value(result, SH.focusNode)),
             path=compact(str(path)) if isinstance(path, URIRef) else "",
-            message=_message(report, data, result)))
+            message=_message(report, shapes_g, data, result)))
     violations.sort(key=lambda v: (v.focus, v.path, v.message))
     return Report(conforms, len(data), violations)
