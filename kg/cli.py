@@ -8,13 +8,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 EXAMPLES = {
-    "build": "example:\n  kg build examples/corpus --out output/\n  kg build news/ --out out/ --segmenter jieba --jobs 2",
+    "build": "example:\n  kg build examples/corpus --out output/\n"
+             "  kg build news/ --out out/ --segmenter jieba --jobs 2",
     "extract": "example:\n  kg extract examples/corpus --out output/json\n  kg extract article.txt --out json/",
-    "evaluate": "example:\n  kg evaluate --gold ../shared/gold examples/corpus\n  kg evaluate --gold gold/ corpus/ --json",
+    "evaluate": "example:\n  kg evaluate --gold ../shared/gold examples/corpus\n"
+                "  kg evaluate --gold gold/ corpus/ --json",
     "train": "example:\n  kg train --datasets ../shared/datasets",
     "query": "example:\n  kg query output/graph.ttl queries/who_leads_what.rq\n"
              "  kg query output/store queries/entity.rq --param name=侯万里 --format json\n"
@@ -220,10 +222,12 @@ def parser() -> argparse.ArgumentParser:
     sv.add_argument("graph", type=Path, help=graph_help)
     sv.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
-    va = command("validate", "Check the graph against the SHACL shapes (kg/ontology/shapes.ttl + what kg.ttl implies).", cmd_validate)
+    va = command("validate", "Check the graph against the SHACL shapes (shapes.ttl and those kg.ttl implies).",
+                 cmd_validate)
     va.add_argument("graph", type=Path, help=graph_help)
     va.add_argument("--shapes", type=Path, help="SHACL shapes (default: the packaged kg/ontology/shapes.ttl)")
-    va.add_argument("--ontology", type=Path, help="ontology: RDFS inference and the shapes it implies (default: the packaged kg.ttl or $KG_ONTOLOGY)")
+    va.add_argument("--ontology", type=Path, help="ontology: RDFS inference and the shapes it implies "
+                                                 "(default: $KG_ONTOLOGY, else the packaged kg.ttl)")
     return p
 
 

@@ -135,13 +135,13 @@ def extract(doc: Doc, article: Article, schema: Schema | None = None) -> Extract
                                                           and r.tail == home.name for r in rels.values()):
             add(d.name, Names.locatedIn, home.name, first_ev(d), conf=0.6)
     for p in by_type[Names.Project]:
-        m = p.mentions[0]
-        zone = section_zone(m.start) or home
+        first = p.mentions[0]
+        zone = section_zone(first.start) or home
         if zone is not None:  # the nearest zone only: locatedIn is transitive
-            add(p.name, Names.locatedIn, zone.name, m.evidence, conf=0.6)
-            before = text[max(0, m.start - 12):m.start]
-            if BUILD.search(before) and section_zone(m.start) is not None:
-                add(zone.name, Names.invests, p.name, m.evidence, conf=0.5)
+            add(p.name, Names.locatedIn, zone.name, first.evidence, conf=0.6)
+            before = text[max(0, first.start - 12):first.start]
+            if BUILD.search(before) and section_zone(first.start) is not None:
+                add(zone.name, Names.invests, p.name, first.evidence, conf=0.5)
     return Extraction(article, entities, sorted(rels.values(), key=lambda r: (r.head, r.relation, r.tail)))
 
 
@@ -149,7 +149,7 @@ def _section_zones(text: str, entities: list[Entity], rels: dict):
     """Offset -> the District whose leader a heading introduces (interview series)."""
     districts = {e.name: e for e in entities if e.type == Names.District}
     marks: list[tuple[int, Entity]] = []
-    for (head, label, tail), r in rels.items():
+    for (_, label, tail), r in rels.items():
         if label in (Names.leads, Names.worksFor) and tail in districts and r.evidence.sentence and len(r.evidence.sentence) < 60 \
                 and not re.search(r"[。！？]", r.evidence.sentence):
             pos = text.find(r.evidence.sentence)

@@ -35,7 +35,7 @@ def build(segmenter: str = "char", pkuseg_model: str | Path | None = None,
     config["nlp"]["tokenizer"]["segmenter"] = segmenter
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     if segmenter == "pkuseg":
-        nlp.tokenizer.initialize(pkuseg_model=str(pkuseg_model))
+        nlp.tokenizer.initialize(pkuseg_model=str(pkuseg_model))  # type: ignore[union-attr]
     # how to build the same pipeline again, e.g. in a worker process
     nlp.meta["kg_build"] = {"segmenter": segmenter, "pkuseg_model": str(pkuseg_model) if pkuseg_model else None}
     return nlp

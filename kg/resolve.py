@@ -136,7 +136,7 @@ class Resolver:
         out = []
         self._name: dict[str, str] = {}
         for root, keys in sorted(self._groups().items()):
-            types = Counter()
+            types: Counter[str] = Counter()
             for k in keys:
                 types.update(self.types[k])
             etype = min(types, key=lambda t: (-types[t], _preference(t), t))

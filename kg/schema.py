@@ -25,6 +25,7 @@ from typing import TypeVar
 from rdflib import OWL, RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import SH, SKOS
+from rdflib.term import Node
 
 ONTOLOGY_DIR = Path(__file__).resolve().parent / "ontology"
 ONTOLOGY = ONTOLOGY_DIR / "kg.ttl"
@@ -110,9 +111,9 @@ class Schema:
 
     def sort_key(self, name: str) -> tuple[int, int, str]:
         """Display order: entity classes, then relations, then anything unknown, by name."""
-        for group, terms in enumerate((self.entities, self.relations)):
-            if name in terms:
-                return group, list(terms).index(name), name
+        for group, names in enumerate((self.entity_types, self.relation_types)):
+            if name in names:
+                return group, names.index(name), name
         return 2, 0, name
 
     def shapes(self) -> Graph:
@@ -127,7 +128,7 @@ class Schema:
             if len(classes) == 1 and kind == SH["or"]:
                 g.add((node, SH["class"], self.entities[classes[0]].iri))
                 return
-            items: list[BNode] = []
+            items: list[Node] = []
             for c in classes:
                 item = BNode()
                 g.add((item, SH["class"], self.entities[c].iri))
@@ -190,21 +191,27 @@ def _read(path: Path) -> Schema:
 
     def common(iri: URIRef) -> dict:
         order = g.value(iri, kg.displayOrder)
-        comment = next((str(c) for c in g.objects(iri, RDFS.comment) if getattr(c, "language", None) in ("en", None)), "")
+        comment = next((str(c) for c in g.objects(iri, RDFS.comment)
+                        if getattr(c, "language", None) in ("en", None)), "")
         return {"name": local(iri), "iri": iri, "labels": _labels(g, iri),
-                "order": int(order) if order is not None else None, "comment": comment}
+                "order": int(str(order)) if order is not None else None, "comment": comment}
 
-    classes = [c for c in g.subjects(RDFS.subClassOf, kg.Entity) if isinstance(c, URIRef) and str(c).startswith(str(kg))]
+    classes = [c for c in g.subjects(RDFS.subClassOf, kg.Entity)
+               if isinstance(c, URIRef) and str(c).startswith(str(kg))]
     ordered = _ordered([EntityClass(**common(c), color=str(g.value(c, kg.displayColor) or "")) for c in classes])
     entities = [e if e.color else replace(e, color=PALETTE[i % len(PALETTE)]) for i, e in enumerate(ordered)]
-    names = {e.iri: e.name for e in entities}
+    names: dict[Node, str] = {e.iri: e.name for e in entities}
+
+    def ends(p: Node, axis: URIRef) -> tuple[str, ...] | None:
+        """The entity classes `p` allows at one end, in display order; None unless all are."""
+        found = set(g.objects(p, axis))
+        return tuple(n for c, n in names.items() if c in found) if found and found <= names.keys() else None
+
     relations = []
     for p in g.subjects(RDF.type, OWL.ObjectProperty):
-        domain = [names.get(c) for c in g.objects(p, SCHEMA.domainIncludes)]
-        range_ = [names.get(c) for c in g.objects(p, SCHEMA.rangeIncludes)]
-        if isinstance(p, URIRef) and domain and range_ and None not in domain + range_:
-            relations.append(RelationType(**common(p), domain=tuple(sorted(domain, key=list(names.values()).index)),
-                                          range=tuple(sorted(range_, key=list(names.values()).index))))
+        domain, range_ = ends(p, SCHEMA.domainIncludes), ends(p, SCHEMA.rangeIncludes)
+        if isinstance(p, URIRef) and domain and range_:  # between entities: a relation
+            relations.append(RelationType(**common(p), domain=domain, range=range_))
     terms = {local(s): common(s)["comment"]
              for s in set(g.subjects(RDF.type, None)) if isinstance(s, URIRef) and str(s).startswith(str(kg))}
     return Schema(path, kg, {e.name: e for e in entities}, {r.name: r for r in _ordered(relations)},

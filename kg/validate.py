@@ -140,7 +140,7 @@ def validate(graph: Path, shapes: Path | None = None, ontology: Path | None = No
         severity = report.value(result, SH.resultSeverity)
         violations.append(Violation(
             severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
-            focus=_name(data, report.value(result, SH.focusNode)),
+            focus=_name(data, report.value(result, SH.focusNode) or Literal("?")),
             path=compact(str(path)) if isinstance(path, URIRef) else "",
             message=_message(report, shapes_g, data, result)))
     violations.sort(key=lambda v: (v.focus, v.path, v.message))

@@ -10,19 +10,18 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import networkx as nx
 import pyoxigraph as ox
 from rdflib import XSD, BNode, Graph, URIRef
-from rdflib.term import Identifier
+from rdflib.term import Literal, Node
 
 from kg.export import Views, exporter
 from kg.graph import ID, KnowledgeGraph
 from kg.types import Extraction
-
 
 _PREFIXES = {"kg", "id", "rdf", "rdfs", "xsd", "skos", "prov", "dcterms"}
 
@@ -47,11 +46,12 @@ def write_text(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def _ox(term: Identifier) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+def _ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     if isinstance(term, URIRef):
         return ox.NamedNode(str(term))
     if isinstance(term, BNode):
         return ox.BlankNode(str(term))
+    assert isinstance(term, Literal), term  # a parsed or built graph holds no other terms
     if term.language:
         return ox.Literal(str(term), language=term.language)
     return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or XSD.string)))
@@ -62,7 +62,7 @@ def write_turtle(graph: Graph, path: Path) -> None:
     the triples in sorted order: the same graph always gives the same bytes."""
     prefixes = dict(sorted((p, str(ns)) for p, ns in graph.namespaces()
                            if p in _PREFIXES or str(ns).startswith(str(ID))))  # person:, article:…
-    triples = (ox.Triple(_ox(s), _ox(p), _ox(o)) for s, p, o in sorted(graph))
+    triples = (ox.Triple(_ox(s), _ox(p), _ox(o)) for s, p, o in sorted(graph))  # type: ignore[arg-type]
     with atomic_path(path) as tmp:
         ox.serialize(triples, str(tmp), ox.RdfFormat.TURTLE, prefixes=prefixes)
 

@@ -13,7 +13,7 @@ from functools import cached_property, lru_cache
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from kg import lexicon
 from kg.pipeline.ner import SPANS_KEY as NER_KEY
@@ -80,7 +80,7 @@ class EntityRules:
         self.lex = lexicon.load()
 
     @cached_property
-    def _posseg(self) -> "_Cut":
+    def _posseg(self) -> _Cut:
         return _Cut()
 
     @cached_property
@@ -348,7 +348,8 @@ class EntityRules:
         # within a tier the longest wins
         rank = {"suffix": 0, "title": 0, "byline": 0, "speaker": 0, "ner": 1, "lexicon": 2}
         spans.sort(key=lambda cs: (rank[cs[0].source], -(cs[1].end - cs[1].start), cs[1].start))
-        chosen, taken = [], set()
+        chosen: list[Span] = []
+        taken: set[int] = set()
         for _, span in spans:
             if taken.isdisjoint(range(span.start, span.end)):
                 chosen.append(span)

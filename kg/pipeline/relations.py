@@ -20,8 +20,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from kg import lexicon
-from kg.resolve import canonical_project
 from kg.pipeline.entities import HAN, RULES_KEY
+from kg.resolve import canonical_project
 from kg.vocab import Names
 
 NESTED_KEY = "kg_nested"
@@ -71,7 +71,7 @@ class RelationRules:
         return doc
 
     # -- leads / worksFor -------------------------------------------------------------------
-    def post_chains(self, text: str, sent: Span, ents: list[Span], parts: list[Span] = ()) -> list[Rel]:
+    def post_chains(self, text: str, sent: Span, ents: list[Span], parts: list[Span] | tuple[()] = ()) -> list[Rel]:
         out: list[Rel] = []
         places = {(s.start_char, s.end_char) for s in parts if s.label_ == Names.District}
         people = [e for e in ents if e.label_ == Names.Person]
@@ -129,9 +129,9 @@ class RelationRules:
             return []
         chain: list[tuple[End | None, str]] = []
         current: End | None = None
-        for start, end, kind, body in reversed(items):
+        for start, end, kind, end_of_body in reversed(items):
             if kind == "body":
-                current = body
+                current = end_of_body
             else:
                 chain.append((current, text[start:end]))
         return chain

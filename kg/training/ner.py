@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import spacy
 from spacy.tokens import DocBin
+
 from kg.vocab import Names
 
 CONFIG = Path(__file__).with_name("ner.cfg")
@@ -102,7 +103,8 @@ def to_docbin(examples: list[tuple[str, list[Span]]], partial: bool = False) -> 
     db = DocBin()
     for text, spans in examples:
         doc = nlp.make_doc(text)
-        ents, taken = [], set()
+        ents: list = []  # spaCy spans (Span here is a tuple)
+        taken: set[int] = set()
         for s, e, label in sorted(spans, key=lambda x: (x[0], -(x[1] - x[0]))):
             if taken.isdisjoint(range(s, e)) and (span := doc.char_span(s, e, label)) is not None:
                 ents.append(span)
