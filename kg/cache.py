@@ -43,7 +43,7 @@ def _runs(offsets: tuple[int, ...]) -> list[list[int]]:
 def _load(tp: Any, value: Any) -> Any:
     """`value` (parsed JSON) as type `tp`, checked all the way down; BadEntry otherwise."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         hints = typing.get_type_hints(tp)
         names = {f.name for f in dataclasses.fields(tp)}
         if not isinstance(value, dict) or not set(value) <= names:

@@ -37,7 +37,7 @@ def build(segmenter: str = "char", pkuseg_model: str | Path | None = None,
     config["nlp"]["tokenizer"]["segmenter"] = segmenter
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     if segmenter == "pkuseg":
-        nlp.tokenizer.initialize(pkuseg_model=str(pkuseg_model))
+        nlp.tokenizer.initialize(pkuseg_model=str(pkuseg_model))  # type: ignore[union-attr]
     # Any article inside the default --max-bytes fits (a character takes at least a byte). spaCy's
     # 1M default guards its own parser/NER; ours reads 400-character chunks (kg_ner) and
     # bounded sentences (kg_sentence_bounds), so memory stays linear in the text (~0.2 KB/char).

@@ -20,3 +20,9 @@ PREFIXES: dict[str, str] = {
 def one_line(err: BaseException) -> str:
     """An exception's message on one line (pyoxigraph's span several)."""
     return " ".join(str(err).split())
+
+
+def written(data: bytes | None) -> bytes:
+    """pyoxigraph's serialize() returns the bytes when given no output file (typed `| None`)."""
+    assert data is not None
+    return data

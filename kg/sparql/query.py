@@ -9,14 +9,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from pathlib import Path
-from typing import Union
 from urllib.parse import unquote
 
 import pyoxigraph as ox
 
-from kg.sparql import PREFIXES, one_line
+from kg.sparql import PREFIXES, one_line, written
 
-Result = Union[ox.QuerySolutions, ox.QueryBoolean, ox.QueryTriples]
+Result = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 FORMATS = ("table", "csv", "json")
 
 UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
@@ -101,7 +100,7 @@ def set_params(query: str, params: dict[str, str]) -> str:
         if not pattern.search(query):
             raise QueryError(f"--param {name}: the query has no `VALUES ?{name} {{ … }}` line to set")
         term = str(parse_term(value))
-        query = pattern.sub(lambda _: f"VALUES ?{name} {{ {term} }}", query)
+        query = pattern.sub(lambda _: f"VALUES ?{name} {{ {term} }}", query)  # noqa: B023  (called at once)
     return query
 
 
@@ -122,18 +121,18 @@ def render(result: Result, fmt: str = "table") -> str:
     try:
         if isinstance(result, ox.QueryBoolean):
             if fmt == "json":
-                return result.serialize(format=ox.QueryResultsFormat.JSON).decode() + "\n"
+                return written(result.serialize(format=ox.QueryResultsFormat.JSON)).decode() + "\n"
             return ("true" if result else "false") + "\n"
         if isinstance(result, ox.QueryTriples):
             rdf = {"table": ox.RdfFormat.TURTLE, "csv": ox.RdfFormat.N_TRIPLES, "json": ox.RdfFormat.JSON_LD}[fmt]
             # no id: prefix: percent-encoded local names would come out as id:person\/\%E4…
             prefixes = {k: v for k, v in PREFIXES.items() if k != "id"} if fmt == "table" else None
-            text = ox.serialize(result, format=rdf, prefixes=prefixes).decode()
+            text = written(ox.serialize(result, format=rdf, prefixes=prefixes)).decode()
             return text if text.endswith("\n") or not text else text + "\n"
         if fmt == "csv":
-            return result.serialize(format=ox.QueryResultsFormat.CSV).decode()
+            return written(result.serialize(format=ox.QueryResultsFormat.CSV)).decode()
         if fmt == "json":
-            return result.serialize(format=ox.QueryResultsFormat.JSON).decode() + "\n"
+            return written(result.serialize(format=ox.QueryResultsFormat.JSON)).decode() + "\n"
         return table([v.value for v in result.variables], [[cell(t) for t in row] for row in result])
     except (OSError, RuntimeError, ValueError) as err:
         raise QueryError(f"query failed: {one_line(err)}") from err

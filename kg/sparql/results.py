@@ -12,7 +12,7 @@ from itertools import islice
 
 import pyoxigraph as ox
 
-from kg.sparql import one_line
+from kg.sparql import one_line, written
 from kg.sparql import query as q
 
 RESULTS = {  # media type -> format; the first is the default
@@ -89,7 +89,7 @@ def _solutions(variables: list[ox.Variable], rows: list[ox.QuerySolution], fmt: 
     data = json.dumps(doc, ensure_ascii=False).encode("utf-8")
     if fmt == ox.QueryResultsFormat.JSON:
         return data
-    return ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON).serialize(format=fmt)
+    return written(ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON).serialize(format=fmt))
 
 
 def answer(store: ox.Store, text: str, accept: str | None, max_rows: int) -> Answer:
@@ -99,13 +99,13 @@ def answer(store: ox.Store, text: str, accept: str | None, max_rows: int) -> Ans
         if isinstance(result, ox.QueryTriples):
             media = negotiate(accept, GRAPHS)
             triples = list(islice(result, max_rows + 1))
-            body = ox.serialize(triples[:max_rows], format=GRAPHS[media])
+            body = written(ox.serialize(triples[:max_rows], format=GRAPHS[media]))
             return Answer(200, media, body, min(len(triples), max_rows), len(triples) > max_rows)
         media = negotiate(accept, RESULTS)
         media = "application/sparql-results+json" if media == "application/json" else media
         charset = "; charset=utf-8" if media.startswith("text/") else ""
         if isinstance(result, ox.QueryBoolean):
-            return Answer(200, media + charset, result.serialize(format=RESULTS[media]), 1)
+            return Answer(200, media + charset, written(result.serialize(format=RESULTS[media])), 1)
         rows = list(islice(result, max_rows + 1))
         body = _solutions(result.variables, rows[:max_rows], RESULTS[media])
         return Answer(200, media + charset, body, min(len(rows), max_rows), len(rows) > max_rows)

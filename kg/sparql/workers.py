@@ -158,11 +158,15 @@ class Pool:
         worker = await self._acquire(gone)
         loop = asyncio.get_running_loop()
         reply: asyncio.Future[None] = loop.create_future()
+
+        def readable() -> None:
+            if not reply.done():
+                reply.set_result(None)
         fd = worker.conn.fileno()
         healthy = False
         try:
             worker.conn.send((text, accept))
-            loop.add_reader(fd, lambda: reply.done() or reply.set_result(None))
+            loop.add_reader(fd, readable)
             try:
                 done, _ = await asyncio.wait({reply, gone}, timeout=self.timeout,
                                              return_when=asyncio.FIRST_COMPLETED)
