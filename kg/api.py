@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from kg.export import Exporter
 
 from kg import nlp as kg_nlp
+from kg import publish
 from kg.cache import ExtractionCache
 from kg.extract import extract
 from kg.ingest import IngestError, iter_articles, read_article
@@ -94,6 +95,8 @@ _WORKER: list[tuple[Language, Schema | None]] = []
 
 
 def _init_worker(build_args: dict, schema_path: Path | None) -> None:
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (no traceback per worker)
     _WORKER.append((kg_nlp.build(**build_args), load_schema(schema_path) if schema_path else None))
 
 
@@ -200,9 +203,12 @@ def export(extractions: list[Extraction], out: Path, formats: Sequence[str] | No
         kgraph = graph.merge(extractions)
     with report.timed("project"):
         views = Views(kgraph, graph.to_rdf(kgraph, schema), graph.to_networkx(kgraph), schema, title)
-    for name in formats or registry:
-        with report.timed(name):
-            report.files += registry[name](views, Path(out))
+    with publish.staging(Path(out)) as stage:  # all files or none: see kg/publish.py
+        for name in formats or registry:
+            with report.timed(name):
+                registry[name](views, stage)
+        with report.timed("publish"):
+            report.files += publish.publish(stage, Path(out))
     report.articles = report.articles or len(extractions)
     report.entities, report.relations, report.triples = len(kgraph.nodes), len(kgraph.edges), len(views.rdf)
     return report
@@ -230,6 +236,10 @@ def build(corpus: Path, out: Path, *, nlp: Language | None = None, segmenter: st
             kg_store.check_target(store)
         except kg_store.StoreError as err:
             raise BuildError(str(err)) from err
+    try:  # the last check: it creates `out`
+        publish.ready(out)
+    except publish.OutputError as err:
+        raise BuildError(str(err)) from err
     report = BuildReport(out)
     with report.timed("load"):
         try:

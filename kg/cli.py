@@ -1,7 +1,8 @@
 """`kg`: a thin command line over kg.api.
 
 Exit codes: 0 all good, 1 some articles failed (each named at the end, the rest still
-processed), 2 usage error.
+processed), 2 the command failed (bad arguments, an output it cannot write; one line says
+why), 3 internal error (a bug: the traceback follows), 130 interrupted (Ctrl-C).
 """
 from __future__ import annotations
 
@@ -86,7 +87,13 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
+    from kg import publish
     from kg.export import files
+    try:  # a bad path or --out fails now, not after the extraction
+        if args.path.exists():
+            publish.ready(args.out)
+    except publish.OutputError as err:
+        raise UsageError(str(err)) from err
     result = _run(args)
     for ex in result.extractions:
         files.write_json(ex, args.out)
@@ -212,8 +219,9 @@ def parser() -> argparse.ArgumentParser:
                         help="word segmenter (default: char)")
         sp.add_argument("--pkuseg-model", type=Path, help="a pkuseg model folder (with --segmenter pkuseg)")
         sp.add_argument("--model", help="an installed spaCy pipeline to use as base, e.g. zh_core_web_sm")
-        sp.add_argument("--jobs", type=int, default=1, help="processes for extraction (default: 1)")
-        sp.add_argument("--max-bytes", type=int, default=20_000_000, help="skip larger files (default: 20 MB)")
+        sp.add_argument("--jobs", type=_positive(int), default=1, help="processes for extraction (default: 1)")
+        sp.add_argument("--max-bytes", type=_positive(int), default=20_000_000,
+                        help="skip larger files (default: 20 MB)")
         sp.add_argument("--follow-symlinks", action="store_true",
                         help="read symlinks that point out of the corpus folder (default: skip them, with a message)")
 
@@ -276,6 +284,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as err:
         print(f"kg {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # outputs are published whole or not at all: nothing half-written
+        print(f"kg {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except OSError as err:  # disk full, permissions: the environment, not the input
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"kg {args.command}: error: {where}{err.strerror or err}", file=sys.stderr)
+        return 2
+    except Exception:
+        import traceback
+        traceback.print_exc()
+        print(f"kg {args.command}: internal error (a bug; the traceback is above)", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

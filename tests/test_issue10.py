@@ -165,3 +165,105 @@ def test_issue10_sentences_are_bounded(nlp):
     doc = nlp(text)
     assert max(len(s.text) for s in doc.sents) <= 300
     assert "".join(s.text for s in doc.sents) == text
+
+
+# --- 8. a build publishes its files as one set --------------------------------------------------
+
+def test_issue10_build_writes_a_manifest_last(tmp_path):
+    import hashlib
+    import json
+    root, out = corpus(tmp_path, {"a.txt": GOOD}), tmp_path / "out"
+    assert main("build", root, "--out", out) == 0
+    files = json.loads((out / "manifest.json").read_text("utf-8"))["files"]
+    assert set(files) == {"graph.ttl", "graph.html", "graph.graphml", "entities.csv", "relations.csv"}
+    for name, entry in files.items():
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == entry["sha256"]
+
+
+def test_issue10_interrupted_publish_is_detected_and_repaired(tmp_path, monkeypatch, capsys):
+    from kg import publish
+    root, out = corpus(tmp_path, {"a.txt": GOOD}), tmp_path / "out"
+    assert main("build", root, "--out", out) == 0
+    (root / "b.txt").write_text("区商务局副局长刘海涛介绍了情况。\n", encoding="utf-8")
+    real, moved = os.replace, []
+
+    def killed_after_graph_ttl(src, dst):  # the build dies right after graph.ttl is published
+        published = Path(dst).parent == out
+        if published and moved and moved[-1] == "graph.ttl":
+            raise KeyboardInterrupt
+        real(src, dst)
+        if published:
+            moved.append(Path(dst).name)
+    monkeypatch.setattr(publish.os, "replace", killed_after_graph_ttl)
+    assert main("build", root, "--out", out) == 130
+    monkeypatch.undo()
+    assert "刘海涛" in (out / "graph.ttl").read_text("utf-8")          # new Turtle ...
+    assert "刘海涛" not in (out / "relations.csv").read_text("utf-8")  # ... beside old CSV
+    capsys.readouterr()
+    for argv in (["validate", out / "graph.ttl"], ["query", out / "graph.ttl", "ASK {}"]):
+        assert main(*argv) == 2
+        assert "interrupted while publishing" in capsys.readouterr().err
+    assert main("build", root, "--out", out) == 0
+    assert main("validate", out / "graph.ttl") == 0
+
+
+def test_issue10_leftovers_of_killed_builds_are_removed(tmp_path):
+    root, out = corpus(tmp_path, {"a.txt": GOOD}), tmp_path / "out"
+    assert main("build", root, "--out", out) == 0
+    # what SIGKILL leaves: a staging folder of a dead process, temporary files
+    dead = out / ".staging-999999999-x"
+    dead.mkdir()
+    (dead / "graph.ttl").write_text("half", encoding="utf-8")
+    (out / ".graph.ttl.abc.tmp").write_text("half", encoding="utf-8")
+    (out / ".cache" / "tmpabc.tmp").write_text("half", encoding="utf-8")
+    assert main("build", root, "--out", out) == 0
+    left = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if ".tmp" in p.name or "staging" in p.name)
+    assert left == []
+
+
+# --- 11. arguments, exit codes, Ctrl-C -------------------------------------------------------
+
+def _not_called(*args, **kwargs):
+    raise AssertionError("extraction ran before the output folder was checked")
+
+
+@pytest.mark.parametrize("command", ["build", "extract"])
+@pytest.mark.parametrize("case", ["a-file", "under-a-file", "unwritable"])
+def test_issue10_bad_out_fails_up_front(tmp_path, monkeypatch, capsys, command, case):
+    from kg import api
+    root = corpus(tmp_path, {"a.txt": GOOD})
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    out = {"a-file": tmp_path / "file", "under-a-file": tmp_path / "file" / "out",
+           "unwritable": Path("/proc/kg-no-such-place/out")}[case]
+    monkeypatch.setattr(api, "run", _not_called)
+    assert main(command, root, "--out", out) == 2
+    err = capsys.readouterr().err
+    assert str(out) in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["--jobs", "0"], ["--jobs", "-3"], ["--max-bytes", "-1"], ["--jobs", "x"]])
+def test_issue10_bad_numbers_are_usage_errors(tmp_path, capsys, argv):
+    with pytest.raises(SystemExit) as exc:
+        main("build", tmp_path, *argv)
+    assert exc.value.code == 2 and argv[0] in capsys.readouterr().err
+
+
+def test_issue10_ctrl_c_exits_130_without_traceback(tmp_path, monkeypatch, capsys):
+    from kg import api
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(api, "run", interrupted)
+    assert main("build", corpus(tmp_path, {"a.txt": GOOD}), "--out", tmp_path / "out") == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "Traceback" not in err
+
+
+def test_issue10_a_crash_is_not_exit_1(tmp_path, monkeypatch, capsys):
+    from kg import graph
+
+    def bug(*args, **kwargs):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(graph, "merge", bug)
+    assert main("build", corpus(tmp_path, {"a.txt": GOOD}), "--out", tmp_path / "out") == 3
+    assert "internal error" in capsys.readouterr().err

@@ -229,8 +229,7 @@ class SparqlServer:
         if graph.is_dir():
             store.open_graph(graph)  # a clear error now rather than in every worker
             return graph
-        if not graph.is_file():
-            raise store.StoreError(f"{graph}: no such file or store folder")
+        store.check_file(graph)
         self._tmp = tempfile.mkdtemp(prefix="kg-serve-")
         store.load_store(graph, Path(self._tmp) / "store")
         return Path(self._tmp) / "store"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kg import publish
 from kg.sparql import one_line
 
 
@@ -30,6 +31,16 @@ def _format(path: Path) -> ox.RdfFormat:
     return fmt or ox.RdfFormat.TURTLE  # what `kg build` writes
 
 
+def check_file(path: Path) -> None:
+    """An RDF file that exists and, in a build folder, is the one its manifest lists."""
+    if not path.is_file():
+        raise StoreError(f"{path}: no such file or store folder")
+    try:
+        publish.verify(path)
+    except publish.OutputError as err:
+        raise StoreError(str(err)) from err
+
+
 def open_graph(path: Path) -> ox.Store:
     """A store folder opens read-only (several readers may share it); an RDF file is
     bulk-loaded into a fresh in-memory store."""
@@ -41,8 +52,7 @@ def open_graph(path: Path) -> ox.Store:
             return ox.Store.read_only(str(path))
         except OSError as err:
             raise StoreError(f"{path}: cannot open the store: {one_line(err)}") from err
-    if not path.is_file():
-        raise StoreError(f"{path}: no such file or store folder")
+    check_file(path)
     store = ox.Store()
     try:
         store.bulk_load(path=str(path), format=_format(path))
