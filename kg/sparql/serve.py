@@ -211,7 +211,10 @@ class SparqlServer:
     def __init__(self, graph: Path, host: str = "127.0.0.1", port: int = 8000,
                  limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
-        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        # IPPROTO_TCP spelled out: asyncio disables Nagle only on sockets that say so; without
+        # it each response (headers, then body) waits 40 ms for the client's delayed ACK
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM,
+                                  socket.IPPROTO_TCP)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._tmp: str | None = None
         try:
