@@ -52,14 +52,22 @@ def _pipeline(args: argparse.Namespace):
         raise UsageError(str(err)) from err
 
 
-def _run(args: argparse.Namespace):
-    from kg import api
+def _run(args: argparse.Namespace, out: Path | None = None):
+    """Extract the corpus; with `out`, first check that the output folder is usable (after the
+    arguments and the pipeline, before the long part)."""
+    from kg import api, publish
     from kg.ingest import IngestError
     if not args.path.exists():
         raise UsageError(f"{args.path}: no such file or folder")
+    nlp = _pipeline(args)
+    if out is not None:
+        try:
+            publish.ready(out)
+        except publish.OutputError as err:
+            raise UsageError(str(err)) from err
     try:
         cache = None if getattr(args, "no_cache", True) else args.out / ".cache"
-        return api.run(args.path, _pipeline(args), _progress(args.command), args.jobs, args.max_bytes, cache,
+        return api.run(args.path, nlp, _progress(args.command), args.jobs, args.max_bytes, cache,
                        follow_symlinks=args.follow_symlinks)
     except IngestError as err:  # an empty folder: nothing to read at all
         return api.Run(failures=[api.Failure(str(err.path), err.reason)])
@@ -87,14 +95,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from kg import publish
     from kg.export import files
-    try:  # a bad path or --out fails now, not after the extraction
-        if args.path.exists():
-            publish.ready(args.out)
-    except publish.OutputError as err:
-        raise UsageError(str(err)) from err
-    result = _run(args)
+    result = _run(args, out=args.out)
     for ex in result.extractions:
         files.write_json(ex, args.out)
     print(f"{len(result.extractions)} articles -> {args.out}/")
