@@ -91,8 +91,8 @@ def _free_port() -> int:
 
 def serve(graph: Path, extra: list[str]) -> tuple[subprocess.Popen, int]:
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve", str(graph), "--port", str(port), "--quiet", *extra],
-                            cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve", str(graph), "--port", str(port), "--quiet",
+                             *extra], cwd=ROOT, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -108,6 +108,11 @@ def serve(graph: Path, extra: list[str]) -> tuple[subprocess.Popen, int]:
     raise RuntimeError("kg serve did not answer within 600 s")
 
 
+def _ms(latencies: list[float], q: float) -> float:
+    """The q-quantile of sorted latencies, in ms."""
+    return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else float("nan")
+
+
 def run_graph(name: str, graph: Path, text: str, args: argparse.Namespace) -> list[list[str]]:
     proc, port = serve(graph, ["--workers", str(args.workers)] if args.workers else [])
     rows = []
@@ -115,10 +120,10 @@ def run_graph(name: str, graph: Path, text: str, args: argparse.Namespace) -> li
         for clients in LEVELS:
             r = asyncio.run(level(port, text, clients, args.seconds, args.max_requests))
             lat = sorted(r["latencies"])
-            p = (lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000) if lat else (lambda q: float("nan"))
             statuses = " ".join(f"{k}:{v}" for k, v in sorted(r["status"].items()))
             rows.append([name, str(clients), f"{len(lat):,}", f"{len(lat) / r['wall']:.0f}",
-                         f"{p(0.5):.0f}", f"{p(0.99):.0f}", f"{statistics.mean(lat) * 1000:.0f}" if lat else "-",
+                         f"{_ms(lat, 0.5):.0f}", f"{_ms(lat, 0.99):.0f}",
+                         f"{statistics.mean(lat) * 1000:.0f}" if lat else "-",
                          str(r["timeouts"]), str(r["errors"]), statuses])
     finally:
         proc.terminate()

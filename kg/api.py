@@ -18,9 +18,6 @@ from typing import TYPE_CHECKING
 
 from spacy.language import Language
 
-if TYPE_CHECKING:
-    from kg.export import Exporter
-
 from kg import nlp as kg_nlp
 from kg import publish
 from kg.cache import ExtractionCache
@@ -29,6 +26,9 @@ from kg.ingest import IngestError, iter_articles, read_article
 from kg.schema import Schema
 from kg.schema import load as load_schema
 from kg.types import Article, Extraction
+
+if TYPE_CHECKING:
+    from kg.export import Exporter
 
 
 class BuildError(ValueError):
@@ -222,7 +222,8 @@ def build(corpus: Path, out: Path, *, nlp: Language | None = None, segmenter: st
     """The whole build: extract every article under `corpus` (reusing OUT/.cache unless
     cache=False), merge, write every export into `out`, and with `store` load graph.ttl into
     an on-disk SPARQL store. Bad arguments raise BuildError before anything is extracted; a
-    bad article is a Failure in the report, never fatal."""
+    bad article is a Failure in the report, never fatal; a type or relation the ontology does
+    not declare (records from an older cache, say) raises kg.schema.SchemaError."""
     from kg.sparql import store as kg_store
 
     corpus, out = Path(corpus), Path(out)
@@ -231,7 +232,7 @@ def build(corpus: Path, out: Path, *, nlp: Language | None = None, segmenter: st
     _exporters(formats)
     if store is not None:
         if formats is not None and "turtle" not in formats:
-            raise BuildError("--store loads graph.ttl: keep the turtle export")
+            raise BuildError("the store is loaded from graph.ttl: keep the turtle export")
         try:  # refuse a bad store before the (long) extraction
             kg_store.check_target(store)
         except kg_store.StoreError as err:

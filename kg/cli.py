@@ -81,11 +81,12 @@ def _report(failures: list) -> int:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from kg import api
+    from kg.schema import SchemaError
     try:
         report = api.build(args.path, args.out, segmenter=args.segmenter, pkuseg_model=args.pkuseg_model,
                            model=args.model, jobs=args.jobs, max_bytes=args.max_bytes, cache=not args.no_cache,
                            store=args.store, progress=_progress(args.command), follow_symlinks=args.follow_symlinks)
-    except api.BuildError as err:
+    except (api.BuildError, SchemaError) as err:
         raise UsageError(str(err)) from err
     if report.articles:
         print(report.summary())

@@ -8,6 +8,7 @@ from spacy.language import Language
 from thinc.api import Config
 
 import kg.pipeline  # noqa: F401  (registers the components)
+from kg.schema import default_path  # the ontology in use: span labels are checked against it
 
 CONFIG = Path(__file__).with_name("config.cfg")
 SEGMENTERS = ("char", "jieba", "pkuseg")
@@ -48,13 +49,13 @@ def build(segmenter: str = "char", pkuseg_model: str | Path | None = None,
 
 
 def version(nlp: Language) -> str:
-    """Identifies what the pipeline would extract: the extraction code, lexicons and model
+    """Identifies what the pipeline would extract: the extraction code, lexicons, ontology and model
     (by content), the segmenter and the components. Part of the extraction cache key."""
     import hashlib
 
     root = Path(__file__).parent
     digest = hashlib.sha256()
-    for path in sorted([*root.glob("*.py"), *root.glob("pipeline/*.py"), *root.glob("data/*"),
+    for path in sorted([*root.glob("*.py"), *root.glob("pipeline/*.py"), *root.glob("data/*"), default_path(),
                         root / "config.cfg", root / "models" / "ner" / "meta.json",
                         *root.glob("models/ner/ner/model")]):
         if path.is_file():

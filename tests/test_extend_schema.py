@@ -126,3 +126,20 @@ def test_span_labels_are_checked_against_the_schema(extended):
     assert [e.type for e in extract(_doc("Product"), article, extended).entities] == ["Product"]
     with pytest.raises(schema.SchemaError, match=r"a\.txt: span '云帆平板': 'Product' is not an entity class"):
         extract(_doc("Product"), article)
+
+
+def test_a_label_the_ontology_lacks_fails_each_article_clearly(nlp, tmp_path, monkeypatch):
+    """KG_ONTOLOGY selects the ontology; one that calls projects something else makes every
+    article with a project fail with the label and the file named, and the build goes on."""
+    renamed = tmp_path / "kg.ttl"
+    renamed.write_text(schema.ONTOLOGY.read_text(encoding="utf-8").replace("kg:Project", "kg:Undertaking"),
+                       encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("区财政局局长张志远出席。加快推进华星光电潍坊基地项目建设。", encoding="utf-8")
+    monkeypatch.setenv(schema.ENV, str(renamed))
+    report = api.build(corpus, tmp_path / "out", nlp=nlp, cache=False)
+    assert report.articles == 0 and not report.files
+    assert [f.path for f in report.failures] == [str(corpus / "a.txt")]
+    assert "'Project' is not an entity class of" in report.failures[0].reason
+    assert str(renamed) in report.failures[0].reason
