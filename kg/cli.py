@@ -144,6 +144,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import logging
+    import signal
 
     from kg.sparql import serve, store
     limits = serve.Limits(timeout=args.timeout, max_rows=args.max_rows, workers=args.workers,
@@ -162,11 +163,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not args.quiet:
         serve.access_log.addHandler(handler)
         serve.access_log.setLevel(logging.INFO)
+    def terminated(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again: make SIGTERM
+    # end like Ctrl-C, so that the temporary store is removed
+    previous = signal.signal(signal.SIGTERM, terminated)
     try:
         server.serve_forever()
-    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled, once it has shut down
+    except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         serve.access_log.removeHandler(handler)
         server.close()
     return 0

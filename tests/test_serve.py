@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
-from urllib.error import HTTPError
+from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
@@ -307,3 +307,31 @@ def test_issue10_access_log_is_json_lines(endpoint, caplog):
     ok = by_status[200]
     assert ok["method"] == "GET" and ok["path"] == "/sparql" and ok["rows"] >= 2 and ok["bytes"] > 0
     assert ok["query"].startswith("SELECT") and ok["ms"] >= 0 and ok["client"].startswith("127.0.0.1:")
+
+
+def test_issue10_sigterm_and_ctrl_c_stop_cleanly(corpus_build, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve", str(corpus_build[1] / "graph.ttl"),
+                                 "--port", "0", "--workers", "1"], stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "TMPDIR": str(tmp_path)})
+        try:
+            assert proc.stderr is not None
+            url = proc.stderr.readline().split()[3]  # "SPARQL endpoint (read-only): URL ..."
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # bound before the workers are up; wait for an answer
+                try:
+                    if call(url + "?" + urlencode({"query": "ASK {}"}))[0] == 200:
+                        break
+                except URLError:
+                    pass
+                time.sleep(0.2)
+            proc.send_signal(sig)
+            assert proc.wait(TIMEOUT) == 0
+            assert "Traceback" not in proc.stderr.read()
+        finally:
+            proc.kill()
+        assert not list(tmp_path.glob("kg-serve-*"))  # the temporary store is gone

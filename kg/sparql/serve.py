@@ -142,6 +142,8 @@ def create_app(store_path: Path, limits: Limits) -> Starlette:
             return Response(status_code=499)  # nobody reads it; the access log does
         except WorkerError as err:
             return _text(500, str(err))
+        except asyncio.CancelledError:  # the server is shutting down with this query still running
+            return _text(503, "the server is shutting down", {"Retry-After": str(RETRY_AFTER)})
         finally:
             gone.cancel()
         note.update(rows=answer.rows, truncated=answer.truncated)

@@ -95,11 +95,14 @@ class Pool:
         self.store_path, self.size, self.max_rows = store_path, size, max_rows
         self.timeout, self.max_queue = timeout, max_queue
         self.waiting = 0
+        self.closing = False
         self.workers: set[Worker] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.idle: asyncio.Queue[Worker] | None = None
 
     def _spawn(self) -> Worker:
+        if self.closing:
+            raise WorkerError("the pool is shutting down")
         worker = Worker(self.store_path, self.max_rows)
         self.workers.add(worker)
         try:
@@ -114,8 +117,10 @@ class Pool:
             self.idle.put_nowait(worker)
 
     async def stop(self) -> None:
+        self.closing = True
         for task in list(self._tasks):
             task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         for worker in list(self.workers):
             await asyncio.to_thread(worker.kill)
         self.workers.clear()
@@ -126,7 +131,8 @@ class Pool:
         try:
             new = await asyncio.to_thread(self._spawn)
         except WorkerError as err:
-            log.error("query worker not replaced: %s", err)
+            if not self.closing:
+                log.error("query worker not replaced: %s", err)
             return
         assert self.idle is not None
         self.idle.put_nowait(new)
