@@ -25,7 +25,10 @@ EXAMPLES = {
              "  kg query output/graph.ttl 'SELECT ?name WHERE { ?p a kg:Person ; rdfs:label ?name }' --format csv\n"
              "(kg:, id:, rdf:, rdfs:, xsd:, owl:, skos:, prov: and dcterms: need no PREFIX line)",
     "serve": "example:\n  kg serve output/graph.ttl --port 8000\n"
-             "  curl 'http://127.0.0.1:8000/sparql' --data-urlencode 'query=ASK { ?s a kg:Person }'",
+             "  kg serve output/store --timeout 5 --max-rows 1000 --workers 4\n"
+             "  curl 'http://127.0.0.1:8000/sparql' --data-urlencode 'query=ASK { ?s a kg:Person }'\n"
+             "limits: a query past --timeout is stopped (504), answers stop at --max-rows (X-Truncated),\n"
+             "over --workers + --max-queue requests get 503 with Retry-After; access log: JSON lines on stderr",
     "validate": "example:\n  kg validate output/graph.ttl\n  kg validate output/graph.ttl --shapes my_shapes.ttl\n"
                 "exit codes: 0 conforms, 1 violations (one line each), 2 unreadable file",
 }
