@@ -150,6 +150,11 @@ class Pool:
         get = asyncio.ensure_future(self.idle.get())
         try:
             done, _ = await asyncio.wait({get, gone}, timeout=self.timeout, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # shutdown: a worker this request got goes back
+            if get.done() and not get.cancelled():
+                self.idle.put_nowait(get.result())
+            get.cancel()
+            raise
         finally:
             self.waiting -= 1
         if get in done:
@@ -171,7 +176,10 @@ class Pool:
         fd = worker.conn.fileno()
         healthy = False
         try:
-            worker.conn.send((text, accept))
+            try:
+                worker.conn.send((text, accept))
+            except OSError:  # it died while idle
+                raise WorkerError("the query worker died; try again") from None
             loop.add_reader(fd, readable)
             try:
                 done, _ = await asyncio.wait({reply, gone}, timeout=self.timeout,
