@@ -17,14 +17,14 @@ from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV, SKOS
 
 from kg.resolve import norm
+from kg.schema import Schema, load
 from kg.types import Article, Evidence, Extraction, Mention
-from kg.vocab import KG
+from kg.vocab import KG, Names
 
 ID = Namespace("https://w3id.org/zhkg/id/")
 
 
-KINDS = ("person", "district", "organization", "enterprise", "project",
-         "article", "statement", "evidence", "mention")
+RECORD_KINDS = ("article", "statement", "evidence", "mention")  # IRI folders beside one per entity class
 
 
 def iri_segment(text: str) -> str:
@@ -40,6 +40,7 @@ def entity_iri(etype: str, name: str) -> URIRef:
 
 
 def article_iri(doc_id: str) -> URIRef:
+    """The article's path in the corpus (kg.ingest.article_id) as one segment."""
     return ID[f"article/{iri_segment(doc_id)}"]
 
 
@@ -119,15 +120,18 @@ def _ev_node(g: Graph, kind: URIRef, ev: Evidence, *key: object) -> URIRef:
     return node
 
 
-def to_rdf(kgraph: KnowledgeGraph) -> Graph:
+def to_rdf(kgraph: KnowledgeGraph, schema: Schema | None = None) -> Graph:
+    """Entities typed, and relations named, by the schema's IRIs (default: the ontology in
+    use): a type or relation the ontology does not declare is a SchemaError."""
+    schema = schema or load()
     g = Graph()
     g.bind("kg", KG)
     g.bind("id", ID)
     g.bind("skos", SKOS)
     g.bind("prov", PROV)
     g.bind("dcterms", DCTERMS)
-    for kind in KINDS:  # person:张三 reads better than id:person/张三
-        g.bind(kind, ID[f"{kind}/"])
+    for kind in (*(t.lower() for t in schema.entity_types), *RECORD_KINDS):
+        g.bind(kind, ID[f"{kind}/"])  # person:张三 reads better than id:person/张三
     for a in kgraph.articles:
         iri = article_iri(a.doc_id)
         g.add((iri, RDF.type, KG.Article))
@@ -138,10 +142,10 @@ def to_rdf(kgraph: KnowledgeGraph) -> Graph:
         if a.date:
             g.add((iri, DCTERMS.date, Literal(a.date)))
         for name in a.reporters:
-            g.add((iri, KG.reporter, entity_iri("Person", name)))
+            g.add((iri, KG.reporter, entity_iri(Names.Person, name)))
     articles = {a.doc_id: a for a in kgraph.articles}
     for node in kgraph.nodes.values():
-        g.add((node.iri, RDF.type, getattr(KG, node.type)))
+        g.add((node.iri, RDF.type, schema.iri(node.type)))
         g.add((node.iri, RDFS.label, Literal(node.name, lang="zh")))
         g.add((node.iri, SKOS.prefLabel, Literal(node.name, lang="zh")))
         g.add((node.iri, KG.confidence, Literal(Decimal(str(round(node.confidence, 2))))))
@@ -155,7 +159,7 @@ def to_rdf(kgraph: KnowledgeGraph) -> Graph:
             mention = _ev_node(g, KG.Mention, ev, node.iri)
             g.add((mention, KG.mentionOf, node.iri))
     for edge in kgraph.edges.values():
-        prop = getattr(KG, edge.relation)
+        prop = schema.iri(edge.relation)
         g.add((edge.head, prop, edge.tail))
         st = ID[f"statement/{_hash(edge.head, edge.relation, edge.tail)}"]
         g.add((st, RDF.type, KG.Statement))

@@ -10,8 +10,8 @@ import heapq
 import json
 import math
 import numbers
-from collections.abc import Callable, Iterable
 from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import networkx as nx
@@ -20,22 +20,15 @@ import pyvis
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 from markupsafe import Markup
 
+from kg.export import Views, exporter
 from kg.export.files import write_text
+from kg.schema import Schema, load
 
 T = TypeVar("T")
 ASSETS = Path(__file__).parent / "assets"
 TEMPLATE = "zhkg_template.html"
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif'
-# type -> (colour, Chinese name); colours from the Tableau 10 palette, distinct for colour-blind readers
-TYPES: dict[str, tuple[str, str]] = {
-    "Person": ("#e15759", "人物"),
-    "District": ("#4e79a7", "行政区"),
-    "Organization": ("#f28e2b", "机构"),
-    "Enterprise": ("#59a14f", "企业"),
-    "Project": ("#b07aa1", "项目"),
-}
-OTHER = ("#9c9c9c", "其他")
-RELATIONS = {"leads": "领导", "worksFor": "任职于", "locatedIn": "位于", "invests": "投资"}
+OTHER = ("#9c9c9c", "其他")  # a node whose type the schema does not know
 MAX_NODES = 2000   # default cap: a browser draws this many nodes smoothly
 EDGES_PER_NODE = 3  # and at most this many edges a node on average
 SMALL = 500        # below: networkx spring layout + a short in-browser stabilisation
@@ -127,8 +120,8 @@ def _layout(nodes: list[str], pairs: list[tuple[str, str]]) -> dict[str, tuple[i
     return {v: (int(round(px)), int(round(py))) for v, (px, py) in zip(nodes, xy)}
 
 
-def _node_tip(iri: str, kind: str, label: str, aliases: list[str], sources: list[dict], total: int) -> str:
-    lines = [label, f"{TYPES.get(kind, OTHER)[1]} {kind}"]
+def _node_tip(iri: str, kind: str, zh: str, label: str, aliases: list[str], sources: list[dict], total: int) -> str:
+    lines = [label, f"{zh} {kind}"]
     if aliases:
         lines.append("别名 aliases: " + "、".join(aliases))
     lines.append(iri)
@@ -139,9 +132,9 @@ def _node_tip(iri: str, kind: str, label: str, aliases: list[str], sources: list
     return "\n".join(lines)
 
 
-def _edge_tip(src: str, dst: str, d: dict) -> str:
+def _edge_tip(src: str, dst: str, d: dict, zh: str) -> str:
     rel = str(d.get("relation", ""))
-    lines = [f"{src} —{rel} {RELATIONS.get(rel, '')}→ {dst}"]
+    lines = [f"{src} —{rel} {zh}→ {dst}"]
     if d.get("role"):
         lines.append(f"角色 role: {d['role']}")
     if _amount(d.get("amount")):
@@ -209,10 +202,15 @@ def strongest(edges: Iterable[T], n: int, key: Callable[[T], tuple]) -> list[T]:
     return heapq.nsmallest(n, edges, key=order)
 
 
-def page(graph: nx.MultiDiGraph, title: str = "zhkg", total: tuple[int, int] | None = None) -> str:
+def page(graph: nx.MultiDiGraph, title: str = "zhkg", total: tuple[int, int] | None = None,
+         schema: Schema | None = None) -> str:
     """The HTML page for `graph`. `total` = (nodes, edges) of the whole graph when `graph` is a
-    capped view of it: the page then says how much it shows. Node and edge records are built
-    directly (pyvis's add_node/add_edge scan a list per call); pyvis supplies the vis-network files."""
+    capped view of it: the page then says how much it shows. Type colours, Chinese names and the
+    legend's order come from the schema (default: the ontology in use). Node and edge records are
+    built directly (pyvis's add_node/add_edge scan a list per call); pyvis supplies the vis-network files."""
+    schema = schema or load()
+    types = {t.name: (t.color, t.label("zh")) for t in schema.entities.values()}
+    relations = {r.name: r.label("zh") for r in schema.relations.values()}
     nodes = sorted(graph.nodes, key=str)
     edges = sorted(graph.edges(keys=True, data=True),
                    key=lambda e: (str(e[0]), str(e[1]), str(e[3].get("relation", "")), str(e[2])))
@@ -225,7 +223,7 @@ def page(graph: nx.MultiDiGraph, title: str = "zhkg", total: tuple[int, int] | N
     for v in nodes:
         d, iri = graph.nodes[v], str(v)
         raw_kind = str(d.get("type", "Other"))
-        kind = raw_kind if raw_kind in TYPES else "Other"
+        kind = raw_kind if raw_kind in types else "Other"
         label = str(d.get("label") or iri.rsplit("/", 1)[-1])
         aliases = [str(a) for a in d.get("aliases") or [] if str(a) != label]
         all_sources = [s for s in d.get("sources") or [] if isinstance(s, dict)]
@@ -235,19 +233,19 @@ def page(graph: nx.MultiDiGraph, title: str = "zhkg", total: tuple[int, int] | N
         labels[iri] = label
         x, y = pos[iri]
         # explicit colour, no `group`: vis drops `color` when a group is set
-        records.append({"id": iri, "label": label, "shape": "dot", "color": TYPES.get(kind, OTHER)[0],
+        records.append({"id": iri, "label": label, "shape": "dot", "color": types.get(kind, OTHER)[0],
                         "size": round(8 + 4 * math.sqrt(graph.degree(v)), 1), "x": x, "y": y,
-                        "title": _node_tip(iri, raw_kind, label, aliases, sources, n_sources),
-                        "kind": kind, "aliases": aliases, "sources": sources,
-                        "sources_total": n_sources})
+                        "title": _node_tip(iri, raw_kind, types.get(kind, OTHER)[1], label, aliases, sources,
+                                           n_sources),
+                        "kind": kind, "aliases": aliases, "sources": sources, "sources_total": n_sources})
     links: list[dict[str, Any]] = []
     parallel: dict[tuple[str, str], int] = {}
     for i, (u, v, _key, d) in enumerate(edges):
         su, sv = str(u), str(v)
         rel = str(d.get("relation", ""))
         link: dict[str, Any] = {"from": su, "to": sv, "arrows": "to", "id": f"e{i}", "label": rel,
-                                "title": _edge_tip(labels[su], labels[sv], d), "relation": rel,
-                                "role": str(d.get("role") or ""), "amount": _amount(d.get("amount")),
+                                "title": _edge_tip(labels[su], labels[sv], d, relations.get(rel, "")),
+                                "relation": rel, "role": str(d.get("role") or ""), "amount": _amount(d.get("amount")),
                                 "confidence": _number(d.get("confidence")), "doc": str(d.get("doc") or ""),
                                 "sentence": str(d.get("sentence") or "")}
         k = parallel[(su, sv)] = parallel.get((su, sv), -1) + 1
@@ -255,18 +253,24 @@ def page(graph: nx.MultiDiGraph, title: str = "zhkg", total: tuple[int, int] | N
             link["smooth"] = {"enabled": True, "type": "curvedCW", "roundness": 0.15 * k}
         links.append(link)
     meta: dict[str, Any] = {"title": title,
-                            "types": [{"key": t, "color": c, "zh": zh} for t, (c, zh) in TYPES.items()]
+                            "types": [{"key": t, "color": c, "zh": zh} for t, (c, zh) in types.items()]
                             + [{"key": "Other", "color": OTHER[0], "zh": OTHER[1]}],
-                            "relations": RELATIONS, "physics": small}
+                            "relations": relations, "physics": small}
     if total is not None and (total[0] > len(records) or total[1] > len(links)):
         meta["cap"] = {"nodes": len(records), "edges": len(links), "total_nodes": total[0], "total_edges": total[1]}
     template = _environment(meta).get_template(TEMPLATE)
     return template.render(nodes=records, edges=links, options=json.dumps(_options(small)))
 
 
-def write_html(graph: nx.MultiDiGraph, path: Path, title: str = "zhkg", max_nodes: int = MAX_NODES) -> None:
+def write_html(graph: nx.MultiDiGraph, path: Path, title: str = "zhkg", schema: Schema | None = None,
+               max_nodes: int = MAX_NODES) -> None:
     """Write the interactive view of `graph` to `path`, atomically (kg.export.files); a graph of
     more than `max_nodes` nodes shows its most connected ones, and the page says so."""
-    shown = cap(graph, max_nodes)
     total = (graph.number_of_nodes(), graph.number_of_edges())
-    write_text(Path(path), page(shown, title, total))
+    write_text(Path(path), page(cap(graph, max_nodes), title, total, schema))
+
+
+@exporter("html")
+def export_html(views: Views, out: Path) -> list[Path]:
+    write_html(views.nx, out / "graph.html", title=views.title, schema=views.schema, max_nodes=views.html_max_nodes)
+    return [out / "graph.html"]

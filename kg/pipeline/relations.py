@@ -20,8 +20,9 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from kg import lexicon
-from kg.resolve import canonical_project
 from kg.pipeline.entities import HAN, RULES_KEY
+from kg.resolve import canonical_project
+from kg.vocab import Names
 
 NESTED_KEY = "kg_nested"
 End = tuple[int, int, str]
@@ -70,11 +71,11 @@ class RelationRules:
         return doc
 
     # -- leads / worksFor -------------------------------------------------------------------
-    def post_chains(self, text: str, sent: Span, ents: list[Span], parts: list[Span] = ()) -> list[Rel]:
+    def post_chains(self, text: str, sent: Span, ents: list[Span], parts: list[Span] | tuple[()] = ()) -> list[Rel]:
         out: list[Rel] = []
-        places = {(s.start_char, s.end_char) for s in parts if s.label_ == "District"}
-        people = [e for e in ents if e.label_ == "Person"]
-        bodies = [e for e in ents if e.label_ in ("Organization", "District", "Enterprise")]
+        places = {(s.start_char, s.end_char) for s in parts if s.label_ == Names.District}
+        people = [e for e in ents if e.label_ == Names.Person]
+        bodies = [e for e in ents if e.label_ in (Names.Organization, Names.District, Names.Enterprise)]
         chains: dict[int, list[tuple[End | None, str]]] = {}
         for p in people:
             items = self._chain(text, sent.start_char, p.start_char, bodies)
@@ -87,17 +88,17 @@ class RelationRules:
             chains[p.start_char] = items
             merged: dict[End | None, list[str]] = {}
             for body, title in items:
-                if body and body[2] == "Organization" and GOVERNMENT_HEAD.search(title):
+                if body and body[2] == Names.Organization and GOVERNMENT_HEAD.search(title):
                     # 胶州市委副书记、市长: the mayor heads the city, not the party committee
                     place = max(((a, b) for a, b in places if a == body[0] and b < body[1]),
                                 key=lambda ab: ab[1], default=None)
-                    body = (place[0], place[1], "District") if place else body
+                    body = (place[0], place[1], Names.District) if place else body
                 merged.setdefault(body, []).append(title)
             for body, titles in merged.items():
                 if body is None:
                     continue
                 top = any(t in self.lex.top_titles for t in titles)
-                out.append(Rel((p.start_char, p.end_char, "Person"), body, "leads" if top else "worksFor",
+                out.append(Rel((p.start_char, p.end_char, Names.Person), body, Names.leads if top else Names.worksFor,
                                "、".join(titles), None, 0.9 if top else 0.8))
         return out
 
@@ -128,9 +129,9 @@ class RelationRules:
             return []
         chain: list[tuple[End | None, str]] = []
         current: End | None = None
-        for start, end, kind, body in reversed(items):
+        for start, end, kind, end_of_body in reversed(items):
             if kind == "body":
-                current = body
+                current = end_of_body
             else:
                 chain.append((current, text[start:end]))
         return chain
@@ -140,32 +141,32 @@ class RelationRules:
                        nested: list[Span]) -> list[Rel]:
         out: list[Rel] = []
         for e in ents:
-            if e.label_ not in ("Project", "District"):
+            if e.label_ not in (Names.Project, Names.District):
                 continue
             end = (e.start_char, e.end_char, e.label_)
             parts = [s for s in inner if e.start_char <= s.start_char and s.end_char <= e.end_char
                      and (s.start_char, s.end_char) != (e.start_char, e.end_char)]
-            base_end = e.start_char + len(canonical_project(e.text)) if e.label_ == "Project" else e.end_char
-            starts = {s.start_char for s in parts if s.label_ == "District"}
+            base_end = e.start_char + len(canonical_project(e.text)) if e.label_ == Names.Project else e.end_char
+            starts = {s.start_char for s in parts if s.label_ == Names.District}
             # the NER's cut inside a name is a guess: it names an owner only up to a place name
             owner = max((s for s in parts if s.start_char == e.start_char and s.end_char < base_end
-                         and s.label_ in ("Organization", "Enterprise")
+                         and s.label_ in (Names.Organization, Names.Enterprise)
                          and (s.kb_id_ != "ner" or s.end_char in starts)), key=len, default=None)
-            places = [s for s in parts if s.label_ == "District" and s.text not in self.lex.countries
+            places = [s for s in parts if s.label_ == Names.District and s.text not in self.lex.countries
                       and (owner is None or s.start_char >= owner.end_char)]
-            if e.label_ == "Project" and owner is None and places and places[0].start_char - e.start_char >= 2:
+            if e.label_ == Names.Project and owner is None and places and places[0].start_char - e.start_char >= 2:
                 head = text[e.start_char:places[0].start_char]  # 京东方青岛基地 -> 京东方
                 if re.fullmatch(f"[{HAN}“”]+", head) and head not in self.lex.divisions:
-                    kind = "Organization" if re.search(r"大学|学院|院$|所$|中心$", head) else "Enterprise"
+                    kind = Names.Organization if re.search(r"大学|学院|院$|所$|中心$", head) else Names.Enterprise
                     owner = doc.char_span(e.start_char, places[0].start_char, kind, alignment_mode="expand")
-            if owner is not None and e.label_ == "Project":
+            if owner is not None and e.label_ == Names.Project:
                 nested.append(owner)
-                out.append(Rel((owner.start_char, owner.end_char, owner.label_), end, "invests", None, None, 0.8))
+                out.append(Rel((owner.start_char, owner.end_char, owner.label_), end, Names.invests, None, None, 0.8))
             for place in places:
                 if place.end_char - place.start_char < 2:
                     continue
                 nested.append(place)
-                out.append(Rel(end, (place.start_char, place.end_char, "District"), "locatedIn", None, None, 0.8))
+                out.append(Rel(end, (place.start_char, place.end_char, Names.District), Names.locatedIn, None, None, 0.8))
         return out
 
     @staticmethod
@@ -174,7 +175,7 @@ class RelationRules:
         if not m or COUNTED.search(sent.text):
             return rels  # 总投资380亿元的42个项目: a total over many projects, not this one's
         amount = yuan(m.group(1), m.group(2))
-        return [r._replace(amount=amount) if r.label == "invests" and r.amount is None else r for r in rels]
+        return [r._replace(amount=amount) if r.label == Names.invests and r.amount is None else r for r in rels]
 
 
 def _by_sentence(doc: Doc, spans: list[Span]) -> dict[int, list[Span]]:

@@ -159,7 +159,7 @@ def export(records: Path, out: Path, title: str = "zhkg", html_max_nodes: int = 
 def build(corpus: Path, out: Path, nlp=None, jobs: int = 1, cache: bool = True,
           max_bytes: int = 20_000_000, html_max_nodes: int = html.MAX_NODES, store: Path | None = None,
           per_part: int = 100, title: str | None = None, scheduler: str | None = None,
-          pipeline: dict | None = None) -> Report:
+          pipeline: dict | None = None, follow_symlinks: bool = False) -> Report:
     """Extract every article under `corpus` into record partitions (OUT/.records), merge, export.
 
     Extraction runs as one task per `per_part` files: in this process (jobs=1, with `nlp` if
@@ -174,7 +174,7 @@ def build(corpus: Path, out: Path, nlp=None, jobs: int = 1, cache: bool = True,
     records = out / ".records"
     args = pipeline if pipeline is not None else nlp.meta.get("kg_build", {}) if nlp is not None else {}
     tasks = extract.plan(Path(corpus).resolve() if scheduler else corpus, records, args,
-                         out / ".cache" if cache else None, per_part, max_bytes)
+                         out / ".cache" if cache else None, per_part, max_bytes, follow_symlinks)
     records.mkdir(parents=True, exist_ok=True)
     with _runner(scheduler, jobs) as map:
         with report.stage("extract"):
@@ -195,7 +195,7 @@ def build(corpus: Path, out: Path, nlp=None, jobs: int = 1, cache: bool = True,
             export(records, out, title or f"zhkg — {Path(corpus).name}", html_max_nodes, report=report,
                    map=map or (process_map(jobs) if jobs > 1 else local_map))
     if store is not None:
-        from kg.store import load_store
+        from kg.sparql.store import load_store
         with report.stage("store"):
             load_store(out / "graph.ttl", store)
     return report

@@ -19,7 +19,7 @@ from spacy.language import Language
 from kg import nlp as kg_nlp
 from kg.api import Failure, extract_articles, load_articles
 from kg.cache import ExtractionCache
-from kg.ingest import iter_articles
+from kg.ingest import article_id, iter_articles
 from kg.stream.records import VERSION as RECORD_VERSION
 from kg.stream.records import partition_path, partitions, to_record, write_partition
 
@@ -34,6 +34,8 @@ class Task:
     pipeline: dict[str, Any]         # kg.nlp.build arguments (nlp.meta["kg_build"])
     cache: str | None = None         # extraction cache folder
     max_bytes: int = 20_000_000
+    root: str | None = None          # the corpus folder: article ids are paths relative to it
+    follow_symlinks: bool = False
 
 
 @dataclass
@@ -46,18 +48,14 @@ class TaskResult:
     cache_entries: list[str] = field(default_factory=list)  # cache files this task used
 
 
-def doc_order(path: Path) -> str:
-    """The doc id kg.ingest.read_article gives a file: partitions follow its order."""
-    return path.name
-
-
 def plan(corpus: Path, records: Path, pipeline: dict[str, Any], cache: Path | None = None,
-         per_part: int = 100, max_bytes: int = 20_000_000) -> list[Task]:
-    """Tasks over the corpus's files in doc-id order, `per_part` files each. Raises IngestError
-    for a missing path or a folder without .txt files."""
-    files = sorted(iter_articles(corpus), key=lambda p: (doc_order(p), str(p)))
+         per_part: int = 100, max_bytes: int = 20_000_000, follow_symlinks: bool = False) -> list[Task]:
+    """Tasks over the corpus's files in doc-id order (kg.ingest.article_id: the merge relies on
+    it), `per_part` files each. Raises IngestError for a missing path or a folder without .txt files."""
+    root = Path(corpus) if Path(corpus).is_dir() else None
+    files = sorted(iter_articles(corpus), key=lambda p: (article_id(p, root), str(p)))
     return [Task(i, tuple(str(p) for p in files[lo:lo + per_part]), str(records), pipeline,
-                 str(cache) if cache else None, max_bytes)
+                 str(cache) if cache else None, max_bytes, str(root) if root else None, follow_symlinks)
             for i, lo in enumerate(range(0, len(files), per_part))]
 
 
@@ -99,7 +97,8 @@ def run_task(task: Task, nlp: Language | None = None) -> TaskResult:
     result = TaskResult(task.index)
     store = ExtractionCache(Path(task.cache), kg_nlp.version(nlp)) if task.cache else None
     records, todo = [], []
-    for article in load_articles([Path(f) for f in task.files], result.failures, task.max_bytes):
+    for article in load_articles([Path(f) for f in task.files], result.failures, task.max_bytes,
+                                 Path(task.root) if task.root else None, task.follow_symlinks):
         hit = store.get(article) if store else None
         if hit is not None:
             records.append(to_record(hit))

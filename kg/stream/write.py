@@ -27,14 +27,19 @@ from rdflib.namespace import DCTERMS, PROV, SKOS
 
 from kg.export import html
 from kg.export.files import atomic_path, write_text
-from kg.graph import ID, KINDS, _hash, article_iri, entity_iri
+from kg.graph import ID, RECORD_KINDS, _hash, article_iri, entity_iri
+from kg.schema import load as load_schema
 from kg.stream.merge import EntityTable, MergedEdge, MergedNode, kept_relations, local_nodes
 from kg.stream.records import Record
 from kg.vocab import KG
 
-PREFIXES = dict(sorted({"kg": str(KG._NS), "id": str(ID), "rdf": str(RDF), "rdfs": str(RDFS), "xsd": str(XSD),
+@lru_cache(maxsize=1)
+def prefixes() -> dict[str, str]:
+    """The prefixes kg.export.files.write_turtle binds (one per entity class of the schema in use)."""
+    kinds = (*(t.lower() for t in load_schema().entity_types), *RECORD_KINDS)
+    return dict(sorted({"kg": str(KG._NS), "id": str(ID), "rdf": str(RDF), "rdfs": str(RDFS), "xsd": str(XSD),
                         "skos": str(SKOS), "prov": str(PROV), "dcterms": str(DCTERMS),
-                        **{kind: f"{ID}{kind}/" for kind in KINDS}}.items()))
+                        **{kind: f"{ID}{kind}/" for kind in kinds}}.items()))
 
 # Triples are written as N-Triples text, which pyoxigraph parses and serializes as Turtle: a third
 # less CPU than building pyoxigraph terms one by one in Python, for the same bytes.
@@ -46,6 +51,12 @@ A, LABEL, PREF, ALT = _iri(RDF.type), _iri(RDFS.label), _iri(SKOS.prefLabel), _i
 DERIVED, TITLE, DATE = _iri(PROV.wasDerivedFrom), _iri(DCTERMS.title), _iri(DCTERMS.date)
 SUBJ, PRED, OBJ = _iri(RDF.subject), _iri(RDF.predicate), _iri(RDF.object)
 K = {name: _iri(KG[name]) for name in KG.__annotations__}
+
+
+@lru_cache(maxsize=256)
+def _schema_term(name: str) -> str:
+    """An entity class or relation, by the schema in use (as kg.graph.to_rdf names them)."""
+    return _iri(load_schema().iri(name))
 _STRING, _INT, _DEC = f"^^{_iri(XSD.string)}", f"^^{_iri(XSD.integer)}", f"^^{_iri(XSD.decimal)}"
 
 
@@ -111,15 +122,15 @@ def article_triples(record: Record, table: EntityTable) -> list[str]:
 def node_triples(node: MergedNode, edges: list[MergedEdge], table: EntityTable) -> list[str]:
     """N-Triples lines: an entity with its facts and outgoing relations, then each relation's statement node."""
     s, name = _iri(node.iri), _zh(node.name)
-    out = [f"{s} {A} {K[node.type]} .\n{s} {LABEL} {name} .\n{s} {PREF} {name} .\n"
+    out = [f"{s} {A} {_schema_term(node.type)} .\n{s} {LABEL} {name} .\n{s} {PREF} {name} .\n"
            f"{s} {K['confidence']} {_conf(node.confidence)} .\n"]
     out += [f"{s} {ALT} {_zh(alias)} .\n" for alias in node.aliases]
     out += [f"{s} {DERIVED} {_article(doc)} .\n" for doc in node.docs]
     tails = [table.iri_at(e.tail) for e in edges]
-    out += [f"{s} {K[e.relation]} <{o}> .\n" for e, o in zip(edges, tails)]
+    out += [f"{s} {_schema_term(e.relation)} <{o}> .\n" for e, o in zip(edges, tails)]
     for e, o in zip(edges, tails):
         st = f"<{ID}statement/{_hash(node.iri, e.relation, o)}>"
-        out.append(f"{st} {A} {K['Statement']} .\n{st} {SUBJ} {s} .\n{st} {PRED} {K[e.relation]} .\n"
+        out.append(f"{st} {A} {K['Statement']} .\n{st} {SUBJ} {s} .\n{st} {PRED} {_schema_term(e.relation)} .\n"
                    f"{st} {OBJ} <{o}> .\n{st} {K['confidence']} {_conf(e.confidence)} .\n")
         if e.role:
             out.append(f"{st} {K['role']} {_zh(e.role)} .\n")
@@ -140,18 +151,16 @@ def turtle_chunk(lines: Iterable[list[str]], path: Path) -> int:
             text = "".join(batch)
             count += text.count(" .\n")
             yield from ox.parse(text, format=ox.RdfFormat.N_TRIPLES)
-    ox.serialize(triples(), str(path), ox.RdfFormat.TURTLE, prefixes=PREFIXES)
+    ox.serialize(triples(), str(path), ox.RdfFormat.TURTLE, prefixes=prefixes())
     return count
 
 
-def _turtle_header() -> bytes:
+@lru_cache(maxsize=1)
+def turtle_header() -> bytes:
     """What pyoxigraph writes before the first triple (it writes nothing for no triple)."""
     probe = ox.NamedNode("urn:x:probe")
-    text = ox.serialize([ox.Triple(probe, probe, probe)], format=ox.RdfFormat.TURTLE, prefixes=PREFIXES) or b""
+    text = ox.serialize([ox.Triple(probe, probe, probe)], format=ox.RdfFormat.TURTLE, prefixes=prefixes()) or b""
     return text[:text.index(b"<urn:x:probe>")]
-
-
-TURTLE_HEADER = _turtle_header()
 
 
 class Chunks:
@@ -239,9 +248,9 @@ def assemble(out: Path, work: Path, groups: int, parts: int, degree: dict[int, i
              title: str, max_nodes: int = html.MAX_NODES) -> None:
     """Join the pieces into the five output files, each replaced atomically."""
     with atomic_path(out / "graph.ttl") as tmp, tmp.open("wb") as f:
-        f.write(TURTLE_HEADER)
-        _copy([chunk_path(work, "articles.ttl", g) for g in range(groups)], f, TURTLE_HEADER)
-        _copy([chunk_path(work, "nodes.ttl", k) for k in range(parts)], f, TURTLE_HEADER)
+        f.write(turtle_header())
+        _copy([chunk_path(work, "articles.ttl", g) for g in range(groups)], f, turtle_header())
+        _copy([chunk_path(work, "nodes.ttl", k) for k in range(parts)], f, turtle_header())
     header = io.StringIO()
     csv.writer(header).writerow(["iri", "type", "name", "aliases", "articles", "confidence"])
     csv.writer(header).writerow(["head", "relation", "tail", "role", "amount", "confidence", "article", "sentence"])
