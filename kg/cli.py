@@ -104,8 +104,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def _build_on_cluster(args: argparse.Namespace) -> int:
     """The bounded-memory build (kg.stream) with its tasks on a Dask cluster."""
-    from kg.sparql import store
     from kg.ingest import IngestError
+    from kg.sparql import store
     from kg.stream.build import build
     from kg.stream.cluster import ClusterError
     if not args.path.exists():

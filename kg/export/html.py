@@ -10,8 +10,8 @@ import heapq
 import json
 import math
 import numbers
-from pathlib import Path
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import networkx as nx

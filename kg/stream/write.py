@@ -33,6 +33,7 @@ from kg.stream.merge import EntityTable, MergedEdge, MergedNode, kept_relations,
 from kg.stream.records import Record
 from kg.vocab import KG
 
+
 @lru_cache(maxsize=1)
 def prefixes() -> dict[str, str]:
     """The prefixes kg.export.files.write_turtle binds (one per entity class of the schema in use)."""
