@@ -9,7 +9,7 @@ import networkx as nx
 import pyoxigraph as ox
 import pytest
 
-from kg import api, graph
+from kg import api, graph, publish
 from kg.export import files
 from kg.stream.build import export
 from kg.stream.records import RecordError, partitions, read_records, to_record, write_records
@@ -81,7 +81,7 @@ def test_sample_corpus_same_triples_and_valid(nlp, tmp_path):
     export(tmp_path / "records", tmp_path / "new")
     in_memory_build(run.extractions, tmp_path / "old")
     assert_same_build(tmp_path / "new", tmp_path / "old")
-    report = validate(tmp_path / "new" / "graph.ttl")
+    report = validate(tmp_path / "new" / "graph.ttl")   # also checks the manifest of the published set
     assert report.conforms, report.violations[:3]
 
 
@@ -143,7 +143,8 @@ def test_a_failed_export_keeps_the_previous_outputs(synthetic, tmp_path, monkeyp
     with pytest.raises(OSError):
         export(records, tmp_path, title="another title")
     assert {name: (tmp_path / name).read_bytes() for name in OUTPUTS} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(OUTPUTS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*OUTPUTS, "manifest.json"])
+    publish.verify(tmp_path / "graph.ttl")  # the published set is still whole
 
 
 # --- the whole build -------------------------------------------------------------------------

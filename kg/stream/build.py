@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kg import publish
 from kg.export import html
 from kg.stream.merge import EntityTable, first_keys, merged, n_parts, resolve, spill
 from kg.stream.records import RecordError, partitions, read_group
@@ -126,34 +127,44 @@ def export(records: Path, out: Path, title: str = "zhkg", html_max_nodes: int = 
     Each stage is a list of independent tasks given to `map`: a plain loop here, Dask workers
     in kg.stream.cluster (which need `work` on a file system they share)."""
     report = report or Report()
-    out.mkdir(parents=True, exist_ok=True)
     groups = record_groups(records, group_bytes)
-    scratch = Path(tempfile.mkdtemp(prefix=".merge-", suffix=".tmp", dir=work or out))
-    try:
-        with report.stage("resolve"):
-            firsts = map(firsts_task, [(paths, g) for g, paths in enumerate(groups)])
-            for (_, _, _, last), (_, _, first, _), paths in zip(firsts, firsts[1:], groups[1:]):
-                if first and last and first < last:
-                    raise RecordError(f"{paths[0]}: {first!r} sorts before {last!r} of an earlier partition")
-            table = resolve((n, f) for n, f, _, _ in firsts)
-        report.articles, report.entities = table.articles, len(table)
-        parts = n_parts(table, articles_per_part)
-        with report.stage("spill + article triples"):
-            report.triples += sum(map(spill_task, [(paths, g) for g, paths in enumerate(groups)],
-                                      table=table, work=scratch, parts=parts))
-        with report.stage("reduce + entity triples, CSV, GraphML"):
-            degree: dict[int, int] = {}
-            for triples, _nodes, edges, part_degree in map(reduce_task, [(k,) for k in range(parts)],
-                                                           table=table, work=scratch, groups=len(groups)):
-                report.triples += triples
-                report.relations += edges
-                for rank, d in part_degree.items():
-                    degree[rank] = degree.get(rank, 0) + d
-        with report.stage("assemble + html"):
-            assemble(out, scratch, len(groups), parts, degree, (len(table), report.relations), title, html_max_nodes)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    # outputs are published as one set with a manifest (kg/publish.py), as kg.api.build does;
+    # the merge's scratch files live in the staging folder too, so a killed build leaves nothing
+    with publish.staging(out) as stage:
+        scratch = Path(tempfile.mkdtemp(prefix=".merge-", dir=work or stage))
+        try:
+            _merge(groups, stage, scratch, title, html_max_nodes, report, articles_per_part, map)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        with report.stage("publish"):
+            publish.publish(stage, Path(out))
     return report
+
+
+def _merge(groups: list[list[Path]], out: Path, scratch: Path, title: str, html_max_nodes: int, report: Report,
+           articles_per_part: int, map: Map) -> None:
+    """The merge's three stages of tasks, then the outputs joined into `out`."""
+    with report.stage("resolve"):
+        firsts = map(firsts_task, [(paths, g) for g, paths in enumerate(groups)])
+        for (_, _, _, last), (_, _, first, _), paths in zip(firsts, firsts[1:], groups[1:]):
+            if first and last and first < last:
+                raise RecordError(f"{paths[0]}: {first!r} sorts before {last!r} of an earlier partition")
+        table = resolve((n, f) for n, f, _, _ in firsts)
+    report.articles, report.entities = table.articles, len(table)
+    parts = n_parts(table, articles_per_part)
+    with report.stage("spill + article triples"):
+        report.triples += sum(map(spill_task, [(paths, g) for g, paths in enumerate(groups)],
+                                  table=table, work=scratch, parts=parts))
+    with report.stage("reduce + entity triples, CSV, GraphML"):
+        degree: dict[int, int] = {}
+        for triples, _nodes, edges, part_degree in map(reduce_task, [(k,) for k in range(parts)],
+                                                       table=table, work=scratch, groups=len(groups)):
+            report.triples += triples
+            report.relations += edges
+            for rank, d in part_degree.items():
+                degree[rank] = degree.get(rank, 0) + d
+    with report.stage("assemble + html"):
+        assemble(out, scratch, len(groups), parts, degree, (len(table), report.relations), title, html_max_nodes)
 
 
 def build(corpus: Path, out: Path, nlp=None, jobs: int = 1, cache: bool = True,
