@@ -83,6 +83,12 @@ def score_doc(gold_doc: dict, pred_doc: dict, c: Counts) -> None:
         c.add(("rel", rel), {x for x in g.rels if x[1] == rel}, {x for x in pr if x[1] == rel})
 
 
+def summary(c: Counts) -> dict:
+    """Overall, untyped and per-type entity scores; overall and per-relation relation scores."""
+    return {"entities": {"overall": c.prf("ent"), "untyped": c.prf("untyped"), "by_type": c.group("type")},
+            "relations": {"overall": c.prf("rel"), "by_relation": c.group("rel")}}
+
+
 def score(gold_dir: Path, predictions: dict[str, dict]) -> dict:
     """`predictions` maps an article's stem to its gold-format dict."""
     c, missing, docs = Counts(), [], []
@@ -92,9 +98,7 @@ def score(gold_dir: Path, predictions: dict[str, dict]) -> dict:
             missing.append(gp.stem)
         score_doc(json.loads(gp.read_text("utf-8")), pred or {}, c)
         docs.append(gp.stem)
-    return {"docs": docs, "missing_pred": missing,
-            "entities": {"overall": c.prf("ent"), "untyped": c.prf("untyped"), "by_type": c.group("type")},
-            "relations": {"overall": c.prf("rel"), "by_relation": c.group("rel")}}
+    return {"docs": docs, "missing_pred": missing, **summary(c)}
 
 
 def table(res: dict) -> str:

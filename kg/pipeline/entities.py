@@ -1,19 +1,27 @@
-"""`kg_entities`: rule-based mentions by name structure, arbitrated with the statistical NER.
+"""`kg_entities`: candidate mentions from named rules and the statistical NER, filtered and
+arbitrated into `doc.ents`.
 
-Rules reach what a news-trained NER cannot: Projects and zones named by their suffix
-(…产业园, …核心区), government bodies (区工商联, 市委), divisions from the national
-adcode table, people after a post title or in a byline. Rules scan `doc.text` with
-regular expressions and map char offsets to tokens, so they work with any segmenter.
+Every rule and filter is a small function in spaCy's registry (`kg.entities.*`), chosen and
+named in config.cfg ([components.kg_entities.rules] / [.filters]); the rule's name there is the
+finding component, kept in each span's `id_` (and `kb_id_`). Arbitration between overlapping
+candidates follows one confidence table ([components.kg_entities.confidence]): the more
+trusted finder wins, then the longer span. The word lists come in at `initialize`
+(kg/data/lexicon.json by default) and are written by `to_disk`, so a saved pipeline carries them.
+Rules scan `doc.text` and map char offsets to tokens, so they work with any segmenter.
 """
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from pathlib import Path
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
+from spacy.util import registry
 
 from kg import lexicon
 from kg.pipeline.ner import SPANS_KEY as NER_KEY
@@ -66,17 +74,48 @@ class Cand:
     start: int
     end: int
     label: str
-    source: str  # suffix, lexicon, title, byline, speaker or ner: arbitration ranks by it
+    source: str  # the rule's name in config.cfg: arbitration ranks by its confidence
+
+
+Found = tuple[int, int, str]  # start, end, label: what a rule proposes
+Rule = Callable[["EntityRules", Doc], Iterable[Found]]
+Filter = Callable[["EntityRules", str, Cand], bool]  # False drops the candidate
 
 
 class EntityRules:
-    def __init__(self, nlp: Language, name: str, use_ner: bool, label_map: dict[str, str]):
+    def __init__(self, nlp: Language, name: str, label_map: dict[str, str], rules: dict[str, Rule],
+                 filters: dict[str, Filter], confidence: dict[str, float]):
         self.name = name
         self.vocab = nlp.vocab
         self.make_doc_pipe = lambda texts: (nlp.make_doc(t) for t in texts)
-        self.use_ner = use_ner
         self.label_map = label_map  # labels of an upstream spaCy ner (zh_core_web_*) -> ours
-        self.lex = lexicon.load()
+        self.rules, self.filters, self.confidence = rules, filters, confidence
+        unranked = set(rules) - set(confidence)
+        if unranked:
+            raise ValueError(f"kg_entities: no confidence for rule(s) {', '.join(sorted(unranked))}")
+        self.raw = lexicon.read_raw(lexicon.DATA / "lexicon.json")  # until initialize/from_disk say otherwise
+
+    @cached_property
+    def lex(self) -> lexicon.Lexicon:
+        return lexicon.from_raw(self.raw)
+
+    def _set_raw(self, raw: dict) -> None:
+        self.raw = raw
+        for attr in ("lex", "_suffix_re", "_lexicon_matcher", "_name_res", "_title_re"):
+            self.__dict__.pop(attr, None)  # rebuilt from the new word lists on first use
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None, lexicon_data: dict | None = None) -> None:
+        """Word lists: `lexicon_data` (from [initialize.components.kg_entities]) or the shipped file."""
+        self._set_raw(lexicon_data or lexicon.read_raw(lexicon.DATA / "lexicon.json"))
+
+    def to_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "lexicon.json").write_text(json.dumps(self.raw, ensure_ascii=False, indent=1), encoding="utf-8")
+
+    def from_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> "EntityRules":
+        self._set_raw(lexicon.read_raw(Path(path) / "lexicon.json"))
+        return self
 
     @cached_property
     def _posseg(self) -> "_Cut":
@@ -116,14 +155,14 @@ class EntityRules:
         return re.compile("|".join(map(re.escape, titles)))
 
     # -- candidate generators -------------------------------------------------------------
-    def lexicon_cands(self, doc: Doc, text: str) -> list[Cand]:
+    def lexicon_cands(self, doc: Doc, text: str) -> list[Found]:
         out = []
         for match_id, s, e in self._lexicon_matcher(doc):
             start, end = doc[s].idx, doc[e - 1].idx + len(doc[e - 1])
             name = text[start:end]
             if name in COMMON_PLACE_WORDS or (len(name) <= 3 and not self._on_word_bounds(text, start, end)):
                 continue  # 迁安 inside 搬迁安置
-            out.append(Cand(start, end, self.vocab.strings[match_id], "lexicon"))
+            out.append((start, end, self.vocab.strings[match_id]))
         return out
 
     def _on_word_bounds(self, text: str, start: int, end: int) -> bool:
@@ -185,7 +224,7 @@ class EntityRules:
             start += 1
         return start
 
-    def suffix_cands(self, text: str) -> list[Cand]:
+    def suffix_cands(self, text: str) -> list[Found]:
         out = []
         for m in self._suffix_re.finditer(text):
             s, e = m.start(), m.end()
@@ -201,7 +240,7 @@ class EntityRules:
             if suffix == "号线":  # metro lines: 地铁6号线, 13号线
                 num = re.search(r"(?:地铁|轨道交通)?\d+$", text[max(0, s - 8):s])
                 if num:
-                    out.append(Cand(s - len(num.group()), self._phase_end(text, e), "Project", "suffix"))
+                    out.append((s - len(num.group()), self._phase_end(text, e), "Project"))
                 continue
             if not self._suffix_is_word(text, s, e):
                 continue  # 举办, 开好局: the suffix is part of a verb phrase
@@ -231,7 +270,7 @@ class EntityRules:
             # a phase or section right after a project name belongs to it: 校区二期, 基地项目
             if label == "Project":
                 e = self._phase_end(text, e)
-            out.append(Cand(start, e, label, "suffix"))
+            out.append((start, e, label))
         return out
 
     def _phase_end(self, text: str, end: int) -> int:
@@ -280,32 +319,24 @@ class EntityRules:
         before = text[max(0, start - 8):start]
         return bool(re.search(r"建设|打造|推进|开工|建成|引进|落地|加快|投资|签约|竣工|投产", before))
 
-    def person_cands(self, text: str, ner_people: set[tuple[int, int]]) -> list[Cand]:
-        """People named right after a post title, in a byline, or as an interview's speaker."""
-        lex, out = self.lex, []
-        name_re, speaker_re = self._name_res
-        starts = [m.end() for m in self._title_re.finditer(text)]
-        starts += [m.end() for m in re.finditer(r"□(?:本报)?(?:记者|通讯员|实习生)?\s*", text)]
+    def people_after(self, text: str, starts: Iterable[int], ner_people: set[tuple[int, int]]) -> list[Found]:
+        """People named at each of `starts` (after a post title or a byline mark), and the
+        people listed after them with 、 (区领导甲、乙、丙)."""
+        name_re, _ = self._name_res
+        out: list[Found] = []
         for pos in starts:
             m = name_re.match(text, pos)
             if not m:
                 continue
             ner = [e for s, e in ner_people if s == pos and 2 <= e - s <= 4]
-            if ner:
-                end = ner[0]
-            else:
-                end = self._name_end(text, pos, m.end())
+            end = ner[0] if ner else self._name_end(text, pos, m.end())
             name = text[pos:end]
-            if self._title_re.match(name) or name in lex.divisions or not self._looks_like_name(text, pos, end):
+            if self._title_re.match(name) or name in self.lex.divisions or not self._looks_like_name(text, pos, end):
                 continue
-            src = "byline" if text[max(0, pos - 6):pos].find("□") >= 0 else "title"
-            out.append(Cand(pos, end, "Person", src))
-            # a list of people sharing the post: 区领导甲、乙、丙
+            out.append((pos, end, "Person"))
             while (nxt := name_re.match(text, end + 1)) and text[end] == "、":
                 pos, end = nxt.start(), self._name_end(text, nxt.start(), nxt.end())
-                out.append(Cand(pos, end, "Person", "title"))
-        for m in speaker_re.finditer(text):
-            out.append(Cand(m.start(1), m.end(1), "Person", "speaker"))
+                out.append((pos, end, "Person"))
         return out
 
     @staticmethod
@@ -325,28 +356,15 @@ class EntityRules:
     # -- arbitration ----------------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
         text = doc.text
-        cands: list[Cand] = []
-        ner_people: set[tuple[int, int]] = set()
-        if self.use_ner:
-            for span in doc.spans.get(NER_KEY, []):
-                cands.append(Cand(span.start_char, span.end_char, self._retype(span.text, span.label_), "ner"))
-                if span.label_ == "Person":
-                    ner_people.add((span.start_char, span.end_char))
-            for ent in doc.ents:  # an upstream pipeline's ner, e.g. zh_core_web_sm
-                if label := self.label_map.get(ent.label_):
-                    cands.append(Cand(ent.start_char, ent.end_char, label, "ner"))
-        cands += self.lexicon_cands(doc, text) + self.suffix_cands(text)
-        cands += self.person_cands(text, ner_people)
-        cands = [c for c in cands if self._keep(text, c)]
+        cands = [Cand(s, e, label, name) for name, rule in self.rules.items() for s, e, label in rule(self, doc)]
+        cands = [c for c in cands if all(keep(self, text, c) for keep in self.filters.values())]
         spans = []
         for c in cands:
-            span = doc.char_span(c.start, c.end, c.label, kb_id=c.source, alignment_mode="expand")
-            if span is not None:  # kb_id keeps the source: relations trust rules over the NER
+            span = doc.char_span(c.start, c.end, c.label, kb_id=c.source, span_id=c.source, alignment_mode="expand")
+            if span is not None:
                 spans.append((c, span))
-        # rules first (they know name structure), then the NER, then bare lexicon hits;
-        # within a tier the longest wins
-        rank = {"suffix": 0, "title": 0, "byline": 0, "speaker": 0, "ner": 1, "lexicon": 2}
-        spans.sort(key=lambda cs: (rank[cs[0].source], -(cs[1].end - cs[1].start), cs[1].start))
+        # the most trusted finder first, then the longest span
+        spans.sort(key=lambda cs: (-self.confidence[cs[0].source], -(cs[1].end - cs[1].start), cs[1].start))
         chosen, taken = [], set()
         for _, span in spans:
             if taken.isdisjoint(range(span.start, span.end)):
@@ -357,7 +375,7 @@ class EntityRules:
         doc.ents = chosen
         return doc
 
-    def _retype(self, name: str, label: str) -> str:
+    def retype(self, name: str, label: str) -> str:
         """The name's own ending outranks the NER's guess between body and company."""
         if label in ("Organization", "Enterprise"):
             if name.endswith(self.lex.enterprise_suffixes):
@@ -366,36 +384,161 @@ class EntityRules:
                 return "Organization"
         return label
 
-    def _keep(self, text: str, c: Cand) -> bool:
+
+# -- rules: each proposes (start, end, label); named and ranked in config.cfg -----------------
+
+@registry.misc("kg.entities.ner.v1")
+def ner_rule() -> Rule:
+    """The statistical NER's spans (kg_ner), and an upstream pipeline's doc.ents through
+    the component's label_map; body or company by the name's ending."""
+    def propose(r: EntityRules, doc: Doc) -> list[Found]:
+        out = [(s.start_char, s.end_char, r.retype(s.text, s.label_)) for s in doc.spans.get(NER_KEY, [])]
+        return out + [(e.start_char, e.end_char, r.label_map[e.label_]) for e in doc.ents if e.label_ in r.label_map]
+    return propose
+
+
+@registry.misc("kg.entities.lexicon.v1")
+def lexicon_rule() -> Rule:
+    """Divisions (cpca's adcode table), countries and central bodies, on word bounds."""
+    return lambda r, doc: r.lexicon_cands(doc, doc.text)
+
+
+@registry.misc("kg.entities.suffix.v1")
+def suffix_rule() -> Rule:
+    """A name by its ending (…产业园 Project, …局 Organization, …有限公司 Enterprise, …街道 District),
+    extended left over the words of the name."""
+    return lambda r, doc: r.suffix_cands(doc.text)
+
+
+def _ner_people(doc: Doc) -> set[tuple[int, int]]:
+    return {(s.start_char, s.end_char) for s in doc.spans.get(NER_KEY, []) if s.label_ == "Person"}
+
+
+@registry.misc("kg.entities.person_after_title.v1")
+def person_after_title_rule() -> Rule:
+    """A surname and given name right after a post title: 局长张志远, 区领导甲、乙."""
+    def propose(r: EntityRules, doc: Doc) -> list[Found]:
+        text = doc.text
+        starts = [m.end() for m in r._title_re.finditer(text)]
+        return r.people_after(text, starts, _ner_people(doc))
+    return propose
+
+
+@registry.misc("kg.entities.byline.v1")
+def byline_rule() -> Rule:
+    """Reporters in a byline: □本报记者 王雪."""
+    def propose(r: EntityRules, doc: Doc) -> list[Found]:
+        text = doc.text
+        starts = [m.end() for m in re.finditer(r"□(?:本报)?(?:记者|通讯员|实习生)?\s*", text)]
+        return r.people_after(text, starts, _ner_people(doc))
+    return propose
+
+
+@registry.misc("kg.entities.speaker.v1")
+def speaker_rule() -> Rule:
+    """An interview's speaker: a name at a paragraph start before ：."""
+    def propose(r: EntityRules, doc: Doc) -> list[Found]:
+        return [(m.start(1), m.end(1), "Person") for m in r._name_res[1].finditer(doc.text)]
+    return propose
+
+
+# -- filters: each may drop a candidate; all configured filters must keep it -------------------
+
+@registry.misc("kg.entities.filter.form.v1")
+def form_filter() -> Filter:
+    """Two characters at least, no whitespace inside."""
+    return lambda r, text, c: c.end - c.start >= 2 and not re.search(r"\s", text[c.start:c.end])
+
+
+@registry.misc("kg.entities.filter.ner_plural.v1")
+def ner_plural_filter(sources: list[str] = ["ner"]) -> Filter:
+    """A body or company from the NER is no count or class of them (…企业, 百强, 10家)."""
+    def keep(r: EntityRules, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
-        if re.search(r"\s", name) or len(name) < 2:
-            return False
-        if c.source == "ner" and c.label in ("Organization", "Enterprise") and (
-                len(name) > 25 or re.search(r"(企业|家|等|个|强)$|\d+家", name)):
-            return False
-        if c.label == "Person" and c.source == "ner":
-            # the NER alone is trusted for a person with one of the ~120 commonest surnames
-            tag = lexicon.dictionary_tag(name)  # 高标准, 齐心: words, not names
-            return 2 <= len(name) <= 4 and (name[0] in self.lex.common_surnames or name[:2] in self.lex.surnames) \
-                and re.fullmatch(f"[{HAN}·]+", name) is not None and not re.search(r"[化性率区省市县]$", name) \
-                and (tag is None or tag.startswith("nr"))
-        if c.source == "ner" and (re.search(GENERIC_TAIL, name) or re.search(r"[和与及、]", name)):
-            return False
-        if c.source == "ner" and c.label == "Enterprise" and not re.search(r"(公司|集团|银行)$", name):
-            # a bare company name must look like a name (京东方, 潍柴), not a phrase (高端科技)
-            words = [w for w in self._posseg.cut(name)]
-            return self._specific(name) and not self._generic(name) and name not in self.lex.divisions \
-                and not words[0].flag.startswith("v") and words[-1].word not in GENERIC | {"科技", "装备", "方法"}
-        if c.source == "ner" and c.label == "District":  # 法治化, 智慧城市基础设: not places
-            return name in self.lex.divisions or name in self.lex.countries or name.endswith(
-                tuple(self.lex.zone_suffixes) + ("省", "市", "县", "区", "镇", "乡", "村"))
-        if c.source == "ner" and c.label == "Organization":  # the NER's bodies need a body's ending
-            return name in self.lex.bodies or name.endswith(self.lex.org_suffixes)
-        return True
+        return not (c.source in sources and c.label in ("Organization", "Enterprise") and (
+            len(name) > 25 or re.search(r"(企业|家|等|个|强)$|\d+家", name)))
+    return keep
+
+
+@registry.misc("kg.entities.filter.ner_person.v1")
+def ner_person_filter(sources: list[str] = ["ner"]) -> Filter:
+    """A person from the NER alone needs a common surname and no dictionary word's tag
+    (高标准, 齐心 are words, not names)."""
+    def keep(r: EntityRules, text: str, c: Cand) -> bool:
+        if c.label != "Person" or c.source not in sources:
+            return True
+        name = text[c.start:c.end]
+        tag = lexicon.dictionary_tag(name)
+        return 2 <= len(name) <= 4 and (name[0] in r.lex.common_surnames or name[:2] in r.lex.surnames) \
+            and re.fullmatch(f"[{HAN}·]+", name) is not None and not re.search(r"[化性率区省市县]$", name) \
+            and (tag is None or tag.startswith("nr"))
+    return keep
+
+
+@registry.misc("kg.entities.filter.ner_phrase.v1")
+def ner_phrase_filter(sources: list[str] = ["ner"]) -> Filter:
+    """No NER name ends in a generic word (…建设, …体系) or joins two names (和, 与, 、)."""
+    def keep(r: EntityRules, text: str, c: Cand) -> bool:
+        name = text[c.start:c.end]
+        return c.source not in sources or c.label == "Person" or not (
+            re.search(GENERIC_TAIL, name) or re.search(r"[和与及、]", name))
+    return keep
+
+
+@registry.misc("kg.entities.filter.ner_company.v1")
+def ner_company_filter(sources: list[str] = ["ner"]) -> Filter:
+    """A bare company name from the NER must look like a name (京东方), not a phrase (高端科技)."""
+    def keep(r: EntityRules, text: str, c: Cand) -> bool:
+        name = text[c.start:c.end]
+        if c.source not in sources or c.label != "Enterprise" or re.search(r"(公司|集团|银行)$", name):
+            return True
+        words = list(r._posseg.cut(name))
+        return r._specific(name) and not r._generic(name) and name not in r.lex.divisions \
+            and not words[0].flag.startswith("v") and words[-1].word not in GENERIC | {"科技", "装备", "方法"}
+    return keep
+
+
+@registry.misc("kg.entities.filter.ner_place.v1")
+def ner_place_filter(sources: list[str] = ["ner"]) -> Filter:
+    """A place from the NER is a known division or ends like one (法治化 is no place)."""
+    def keep(r: EntityRules, text: str, c: Cand) -> bool:
+        name = text[c.start:c.end]
+        return c.source not in sources or c.label != "District" or name in r.lex.divisions \
+            or name in r.lex.countries or name.endswith(tuple(r.lex.zone_suffixes) + ("省", "市", "县", "区", "镇", "乡", "村"))
+    return keep
+
+
+@registry.misc("kg.entities.filter.ner_body.v1")
+def ner_body_filter(sources: list[str] = ["ner"]) -> Filter:
+    """A body from the NER is a known body or ends like one."""
+    def keep(r: EntityRules, text: str, c: Cand) -> bool:
+        name = text[c.start:c.end]
+        return c.source not in sources or c.label != "Organization" or name in r.lex.bodies \
+            or name.endswith(r.lex.org_suffixes)
+    return keep
+
+
+@registry.misc("kg.entities.lexicon_data.v1")
+def lexicon_data(path: str | None = None) -> dict:
+    """The word lists for [initialize.components.kg_entities]: kg/data/lexicon.json unless `path`."""
+    return lexicon.read_raw(Path(path) if path else lexicon.DATA / "lexicon.json")
+
+
+RULES = {"ner": "kg.entities.ner.v1", "lexicon": "kg.entities.lexicon.v1", "suffix": "kg.entities.suffix.v1",
+         "title": "kg.entities.person_after_title.v1", "byline": "kg.entities.byline.v1",
+         "speaker": "kg.entities.speaker.v1"}
+FILTERS = {name: f"kg.entities.filter.{name}.v1"
+           for name in ("form", "ner_plural", "ner_person", "ner_phrase", "ner_company", "ner_place", "ner_body")}
+# kg/config.cfg repeats these defaults; `nlp.add_pipe("kg_entities")` alone gets them too
+CONFIDENCE = {"suffix": 0.9, "title": 0.9, "byline": 0.9, "speaker": 0.9, "ner": 0.8, "lexicon": 0.7}
 
 
 @Language.factory("kg_entities", assigns=["doc.ents", "doc.spans"],
-                  default_config={"use_ner": True, "label_map": {"PERSON": "Person", "GPE": "District",
-                                                                 "ORG": "Organization"}})
-def make_entities(nlp: Language, name: str, use_ner: bool, label_map: dict[str, str]) -> EntityRules:
-    return EntityRules(nlp, name, use_ner, label_map)
+                  default_config={"label_map": {"PERSON": "Person", "GPE": "District", "ORG": "Organization"},
+                                  "rules": RULES, "filters": FILTERS,
+                                  "confidence": CONFIDENCE})
+def make_entities(nlp: Language, name: str, label_map: dict[str, str], rules: dict[str, str],
+                  filters: dict[str, str], confidence: dict[str, float]) -> EntityRules:
+    """`rules` and `filters` map a name to a function in spaCy's `misc` registry."""
+    return EntityRules(nlp, name, label_map, {k: registry.misc.get(v)() for k, v in rules.items()},
+                       {k: registry.misc.get(v)() for k, v in filters.items()}, confidence)
