@@ -13,6 +13,7 @@ settings `nlp.build` needs, or None while there is no relation model).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 import sys
@@ -33,12 +34,12 @@ SPLIT = REPO / "kg" / "training" / "news_split.json"
 RELATION_TRAINER: Callable[[list[Path], Path], dict | None] | None = None
 
 
-def run(train: list[Path], test: list[Path], pools: ft.Pools | None, base: Path, work: Path, mix: ft.Mix,
-        counts: evaluate.Counts) -> evaluate.Counts:
-    """Fine-tune on `train` (or, without pools, reuse the model trained before in `work`), score `test`."""
+def run(train: list[Path], test: list[Path], pools: Callable[[], ft.Pools], base: Path, work: Path, mix: ft.Mix,
+        counts: evaluate.Counts, reuse: bool) -> evaluate.Counts:
+    """Fine-tune on `train` (unless `reuse` and `work` holds a model already), score `test`."""
     model = work / "ner"
-    if pools is not None:
-        ft.finetune(base, ft.gold_examples(SHARED, train), pools, model, mix, log=print)
+    if not (reuse and (model / "meta.json").exists()):
+        ft.finetune(base, ft.gold_examples(SHARED, train), pools(), model, mix, log=print)
     extra = RELATION_TRAINER(train, work) if RELATION_TRAINER else None
     nlp = kg_nlp.build(ner_model=model, **(extra or {}))
     return ft.score_articles(nlp, test, SHARED / "news" / "gold", counts)
@@ -60,13 +61,13 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=ft.Mix.epochs)
     ap.add_argument("--max-minutes", type=float, default=ft.Mix.max_minutes, help="per training")
     ap.add_argument("--reuse", action="store_true",
-                    help="score the models of an earlier run again (after a change to the rules)")
+                    help="keep the models of an earlier run (score them again after a change to the rules)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     mix = replace(ft.Mix(), epochs=args.epochs, max_minutes=args.max_minutes)
     train = gold_data.news_split(SPLIT, SHARED / "news", "train")
-    pools = None if args.reuse else ft.Pools(kg_nlp.build(), SHARED / "datasets",
-                                              args.work.parent / "silver" / "lac.jsonl")
+    pools = functools.cache(lambda: ft.Pools(kg_nlp.build(), SHARED / "datasets",
+                                             args.work.parent / "silver" / "lac.jsonl"))
     results = {}
     t0 = time.monotonic()
     if args.cv:
@@ -75,7 +76,7 @@ def main() -> None:
         counts = evaluate.Counts()
         for k in range(args.cv):
             held = files[k::args.cv]
-            run([f for f in files if f not in held], held, pools, args.base, args.work / f"cv{k}", mix, counts)
+            run([f for f in files if f not in held], held, pools, args.base, args.work / f"cv{k}", mix, counts, args.reuse)
             print(line(f"after fold {k + 1}/{args.cv}", evaluate.summary(counts)), flush=True)
         results[f"cv{args.cv}"] = evaluate.summary(counts)
     else:
@@ -84,7 +85,8 @@ def main() -> None:
             part = sorted(train)
             random.Random(0).shuffle(part)
             part = part[:max(1, round(frac * len(part)))]
-            counts = run(part, evaluation, pools, args.base, args.work / f"frac{frac}", mix, evaluate.Counts())
+            counts = run(part, evaluation, pools, args.base, args.work / f"frac{frac}", mix, evaluate.Counts(),
+                         args.reuse)
             results[f"{frac:.0%} ({len(part)} articles)"] = evaluate.summary(counts)
             print(line(f"{frac:.0%} of training articles", results[f"{frac:.0%} ({len(part)} articles)"]),
                   flush=True)
