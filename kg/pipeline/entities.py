@@ -35,7 +35,7 @@ GOVERNORS = set("""推动 加快 推进 打造 启动 建成 启用 开工 引�
 全力 推进 培育 壮大 招引 开展 举办 召开 出席 参加 访 经 由 据 与 和 及 或 同 跟 向 对 为 在 于 把 将 让 使
 以 从 自 至 到 是 有 等 了 的 地 得 着 也 都 还 又 并 而 更 最 很 年内 今年 去年 明年 目前 当前 持续 积极 全面
 加速 扎实 主要 其中 包括 涉及 属于 作为 成为 形成 达到 启用 上 下 中 内 外 前 后 新建 续建 全市 全区 全省
-全国 各级 相关 一批 各类 所有 其他""".split())
+全国 各级 相关 一批 各类 所有 其他 举行 集中 会见 调研 考察 视察 签订 签署 观摩 主持 迎来 拉开""".split())
 STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "ad")
 # zone words that only follow a proper name (红石崖街道, 董家口化工园区)
 STRONG_ZONES = {"街道", "社区", "化工园区", "自贸片区", "保税区", "保税港区", "开发区", "高新区", "经济区"}
@@ -47,8 +47,16 @@ LOOSE_BODIES = {"商会", "总商会", "党支部", "支部", "工会", "协会"
 BUILDINGS = ("图书馆", "科技馆", "博物馆", "美术馆", "体育馆", "游泳馆", "场馆")
 GENERIC = set("""上市 重点 攻坚 政府 投资 高校 工程 建设 产业 重大 民生 基础 配套 公共 城市 在建 新建 亮点 示范 大 小 新 老
 这些 该 本 各 相关 其他 优质 高端 龙头 战略性 海洋 科技 创新 实体 工作 服务 管理 市场 经济 社会 发展 民营 国有
-中小 优势 特色 新兴 未来 现代 智慧 数字 绿色 文化 旅游 教育 医疗 交通 物流 生态 环保 安全 应急 农业 工业""".split())
+中小 优势 特色 新兴 未来 现代 智慧 数字 绿色 文化 旅游 教育 医疗 交通 物流 生态 环保 安全 应急 农业 工业
+美丽 幸福 和谐 文明 平安 法治 宜居""".split())
 GENERIC_TAIL = r"(建设|布局|部署|发展|水平|精神|格局|特色化|体系|机制|模式|方法|清单|工作)$|^(深化|推进|加快|全面|准确|紧紧)"
+COUNT_AFTER = re.compile(r"(?:共|合计|总计)?[\d一二三四五六七八九十百]+(?:个|项|批)")
+DIVISION_END = re.compile("管理区|[市县镇乡村州盟旗]")
+DIVISION_CONTINUES = set("民级委长场里区域政府属直")
+# what may stand right before a division's name: a function word or another division's ending
+DIVISION_BEFORE = set("在和与及到赴至从是的对向于由省市县区镇乡村州盟旗")
+NOT_IN_DIVISION_NAME = DIVISION_BEFORE | set("我本该全各每这那其此为了把年月日个撤设称以")
+NAME_TAGS = ("ns", "nr", "nz", "n", "nt", "j")
 PUNCT_END = set("，。；：！？、,.;:!?）)”\n ")
 
 
@@ -251,6 +259,8 @@ class EntityRules:
             if label == "Project" and suffix not in BUILDINGS and (self._generic(prefix) or suffix in ("项目", "工程", "二期", "三期", "一期")
                                        and not self._specific(prefix)):
                 continue
+            if suffix in ("项目", "工程") and (self._place_only(prefix) or COUNT_AFTER.match(text, e)):
+                continue  # 某县项目4个: the place's projects, counted, not one named project
             if len(suffix) == 1 and not (prefix in ("区", "市", "省", "县") or len(prefix) >= 2):
                 continue
             if label in ("Organization", "District") and (prefix in GENERIC or self._generic(prefix)):
@@ -271,6 +281,32 @@ class EntityRules:
             if label == "Project":
                 e = self._phase_end(text, e)
             out.append((start, e, label))
+        return out
+
+    def _place_only(self, prefix: str) -> bool:
+        """A division and nothing else: 某县, 青岛市."""
+        return prefix in self.lex.divisions or re.fullmatch(f"[{HAN}]{{1,6}}(?:省|市|县|区|镇|乡|村|州|盟|旗)", prefix) is not None
+
+    def division_cands(self, text: str) -> list[Found]:
+        """Divisions by their level's ending (州, 盟, 旗, 市, 县, 镇, 乡, 村, 管理区) after a
+        two-character name that starts a word: 云岭州, 红柳旗, 石门镇, 李家村 (the adcode table
+        has no towns or villages). Not inside a longer word: 智慧城市, 美丽乡村, 康养小镇."""
+        out: list[Found] = []
+        for m in DIVISION_END.finditer(text):
+            s, e = m.start(), m.end()
+            start = s - 2
+            title = self._title_re.match(text, s)
+            if start < 0 or (title and title.end() > e) or text[e:e + 1] in DIVISION_CONTINUES:
+                continue  # 镇长 is a post; 村民, 市级 are longer words
+            prefix, before = text[start:s], text[start - 1:start] if start else ""
+            if not re.fullmatch(f"[{HAN}]{{2}}", prefix) or (re.match(f"[{HAN}]", before) and before not in DIVISION_BEFORE) \
+                    or set(prefix) & NOT_IN_DIVISION_NAME or text[s - 1:e] in self.lex.divisions:
+                continue  # the name must start a word (推进乡村, 智慧城市 do not); 我县, 全市; 滨州 is known
+            whole, head = lexicon.dictionary_tag(prefix + m.group()), lexicon.dictionary_tag(prefix)
+            if (whole and not whole.startswith("ns")) or (head and not head.startswith(NAME_TAGS)) \
+                    or prefix in GENERIC:
+                continue  # 城镇, 品味乡: words, not names
+            out.append((start, e, "District"))
         return out
 
     def _phase_end(self, text: str, end: int) -> int:
@@ -336,6 +372,8 @@ class EntityRules:
             out.append((pos, end, "Person"))
             while (nxt := name_re.match(text, end + 1)) and text[end] == "、":
                 pos, end = nxt.start(), self._name_end(text, nxt.start(), nxt.end())
+                if DIVISION_END.search(text[end - 1]) or self._title_re.match(text, end):
+                    break  # 、白马盟盟长: a place that starts the next post, no person of the list
                 out.append((pos, end, "Person"))
         return out
 
@@ -410,6 +448,12 @@ def suffix_rule() -> Rule:
     return lambda r, doc: r.suffix_cands(doc.text)
 
 
+@registry.misc("kg.entities.division.v1")
+def division_rule() -> Rule:
+    """A division by its level's ending after a short proper name: 云岭州, 红柳旗, 石门镇, 李家村."""
+    return lambda r, doc: r.division_cands(doc.text)
+
+
 def _ner_people(doc: Doc) -> set[tuple[int, int]]:
     return {(s.start_char, s.end_char) for s in doc.spans.get(NER_KEY, []) if s.label_ == "Person"}
 
@@ -448,6 +492,20 @@ def speaker_rule() -> Rule:
 def form_filter() -> Filter:
     """Two characters at least, no whitespace inside."""
     return lambda r, text, c: c.end - c.start >= 2 and not re.search(r"\s", text[c.start:c.end])
+
+
+@registry.misc("kg.entities.filter.country_phrase.v1")
+def country_phrase_filter() -> Filter:
+    """A country right before a content word is part of a name or phrase (讲好中国故事,
+    中国某某博物馆), not the country."""
+    def keep(r: EntityRules, text: str, c: Cand) -> bool:
+        if c.label != "District" or text[c.start:c.end] not in r.lex.countries:
+            return True
+        after = list(r._posseg.cut(text[c.start:c.end + 6]))
+        nxt = after[1] if len(after) > 1 and after[0].word == text[c.start:c.end] else None
+        # the country goes on into a noun (中国故事, 中国钱币博物馆) or was cut inside a longer word
+        return nxt is not None and not nxt.flag.startswith(("n", "vn", "a", "j", "l")) or c.end == len(text)
+    return keep
 
 
 @registry.misc("kg.entities.filter.ner_plural.v1")
@@ -526,11 +584,12 @@ def lexicon_data(path: str | None = None) -> dict:
 
 RULES = {"ner": "kg.entities.ner.v1", "lexicon": "kg.entities.lexicon.v1", "suffix": "kg.entities.suffix.v1",
          "title": "kg.entities.person_after_title.v1", "byline": "kg.entities.byline.v1",
-         "speaker": "kg.entities.speaker.v1"}
+         "speaker": "kg.entities.speaker.v1", "division": "kg.entities.division.v1"}
 FILTERS = {name: f"kg.entities.filter.{name}.v1"
-           for name in ("form", "ner_plural", "ner_person", "ner_phrase", "ner_company", "ner_place", "ner_body")}
+           for name in ("form", "country_phrase", "ner_plural", "ner_person", "ner_phrase", "ner_company", "ner_place", "ner_body")}
 # kg/config.cfg repeats these defaults; `nlp.add_pipe("kg_entities")` alone gets them too
-CONFIDENCE = {"suffix": 0.9, "title": 0.9, "byline": 0.9, "speaker": 0.9, "ner": 0.8, "lexicon": 0.7}
+CONFIDENCE = {"suffix": 0.9, "title": 0.9, "byline": 0.9, "speaker": 0.9, "division": 0.85, "ner": 0.8,
+              "lexicon": 0.7}
 
 
 @Language.factory("kg_entities", assigns=["doc.ents", "doc.spans"],
