@@ -15,7 +15,7 @@ EXAMPLES = {
     "build": "example:\n  kg build examples/corpus --out output/\n  kg build news/ --out out/ --segmenter jieba --jobs 2",
     "extract": "example:\n  kg extract examples/corpus --out output/json\n  kg extract article.txt --out json/",
     "evaluate": "example:\n  kg evaluate --gold ../shared/gold examples/corpus\n  kg evaluate --gold gold/ corpus/ --json",
-    "train": "example:\n  kg train --datasets ../shared/datasets",
+    "train": "example:\n  kg train --shared ../shared\n  kg train --shared ../shared --base build/ner/stage1-model   # stage 2 only",
     "query": "example:\n  kg query output/graph.ttl queries/who_leads_what.rq\n"
              "  kg query output/store queries/entity.rq --param name=侯万里 --format json\n"
              "  kg query output/graph.ttl 'SELECT ?name WHERE { ?p a kg:Person ; rdfs:label ?name }' --format csv\n"
@@ -115,10 +115,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from kg.training import ner
-    if not (args.datasets / "cluener2020" / "train.json").exists():
-        raise UsageError(f"{args.datasets}: no cluener2020/train.json there")
-    print(ner.train(args.datasets, args.work, args.output))
+    from dataclasses import replace
+
+    from kg.training import ner_finetune
+    if not (args.shared / "datasets" / "cluener2020" / "train.json").exists():
+        raise UsageError(f"{args.shared}: no datasets/cluener2020/train.json there")
+    if args.base and not (args.base / "meta.json").exists():
+        raise UsageError(f"{args.base}: no spaCy model there")
+    mix = replace(ner_finetune.Mix(), max_minutes=args.max_minutes)
+    print(ner_finetune.train(args.shared, args.work, args.output, args.base, mix))
     return 0
 
 
@@ -215,8 +220,11 @@ def parser() -> argparse.ArgumentParser:
     corpus_args(v)
     v.add_argument("--gold", type=Path, required=True, help="folder of <stem>.json gold files")
     v.add_argument("--json", action="store_true", help="machine-readable output")
-    t = command("train", "Rebuild the shipped NER model (kg/models/ner) from public datasets.", cmd_train)
-    t.add_argument("--datasets", type=Path, default=Path("../shared/datasets"), help="the datasets folder")
+    t = command("train", "Rebuild the shipped NER model (kg/models/ner): public data, silver labels, "
+                         "the training part of the annotated news.", cmd_train)
+    t.add_argument("--shared", type=Path, default=Path("../shared"), help="the shared folder (datasets/, news/, corpus/, gold/)")
+    t.add_argument("--base", type=Path, help="a stage-1 (public data) model: skip stage 1")
+    t.add_argument("--max-minutes", type=float, default=30.0, help="time cap of stage 2 (default: 30)")
     t.add_argument("--work", type=Path, default=Path("build/ner"), help="scratch folder")
     t.add_argument("--output", type=Path, default=Path(__file__).parent / "models" / "ner",
                    help="where the trained model goes")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 from spacy.util import registry
 
 from kg import lexicon
@@ -87,18 +87,23 @@ class Cand:
 
 Found = tuple[int, int, str]  # start, end, label: what a rule proposes
 Rule = Callable[["EntityRules", Doc], Iterable[Found]]
+# proposes spans inside the chosen entities (an owner at the head of a project's name)
+NestedRule = Callable[["EntityRules", Doc, list[Span]], Iterable[Found]]
 Filter = Callable[["EntityRules", str, Cand], bool]  # False drops the candidate
 
 
 class EntityRules:
     def __init__(self, nlp: Language, name: str, label_map: dict[str, str], rules: dict[str, Rule],
-                 filters: dict[str, Filter], confidence: dict[str, float]):
+                 filters: dict[str, Filter], confidence: dict[str, float],
+                 nested: dict[str, NestedRule] | None = None):
         self.name = name
+        self.host = nlp  # nested rules may use another component's model (kg_ner)
+        self.nested = nested or {}
         self.vocab = nlp.vocab
         self.make_doc_pipe = lambda texts: (nlp.make_doc(t) for t in texts)
         self.label_map = label_map  # labels of an upstream spaCy ner (zh_core_web_*) -> ours
         self.rules, self.filters, self.confidence = rules, filters, confidence
-        unranked = set(rules) - set(confidence)
+        unranked = (set(rules) | set(self.nested)) - set(confidence)
         if unranked:
             raise ValueError(f"kg_entities: no confidence for rule(s) {', '.join(sorted(unranked))}")
         self.raw = lexicon.read_raw(lexicon.DATA / "lexicon.json")  # until initialize/from_disk say otherwise
@@ -409,7 +414,10 @@ class EntityRules:
                 chosen.append(span)
                 taken.update(range(span.start, span.end))
         chosen.sort(key=lambda sp: sp.start)
-        doc.spans[RULES_KEY] = [s for _, s in spans]
+        inner = [doc.char_span(s, e, label, kb_id=name, span_id=name, alignment_mode="expand")
+                 for name, rule in self.nested.items() for s, e, label in rule(self, doc, chosen)]
+        # every candidate, chosen or not, and the nested ones: kg_relations reads owners and places here
+        doc.spans[RULES_KEY] = [s for _, s in spans] + [s for s in inner if s is not None]
         doc.ents = chosen
         return doc
 
@@ -452,6 +460,24 @@ def suffix_rule() -> Rule:
 def division_rule() -> Rule:
     """A division by its level's ending after a short proper name: 云岭州, 红柳旗, 石门镇, 李家村."""
     return lambda r, doc: r.division_cands(doc.text)
+
+
+@registry.misc("kg.entities.owner.v1")
+def owner_rule() -> NestedRule:
+    """The company or body at the head of a project's name (京东方青岛基地 -> 京东方), found by the
+    statistical NER reading the project's name alone (it is trained on such names, kg train)."""
+    def propose(r: EntityRules, doc: Doc, chosen: list[Span]) -> list[Found]:
+        projects = [(e.start_char, e.text) for e in chosen if e.label_ == "Project"]
+        if not projects or not r.host.has_pipe("kg_ner"):
+            return []
+        out: list[Found] = []
+        for (start, name), parsed in zip(projects, r.host.get_pipe("kg_ner").nlp.pipe(n for _, n in projects)):
+            head = next((e for e in parsed.ents if e.start_char == 0), None)
+            if head is not None and head.label_ in ("Enterprise", "Organization") and len(head.text) >= 2 \
+                    and head.end_char < len(name) and r.lex.divisions.get(head.text) is None:
+                out.append((start, start + head.end_char, r.retype(head.text, head.label_)))
+        return out
+    return propose
 
 
 def _ner_people(doc: Doc) -> set[tuple[int, int]]:
@@ -587,17 +613,18 @@ RULES = {"ner": "kg.entities.ner.v1", "lexicon": "kg.entities.lexicon.v1", "suff
          "speaker": "kg.entities.speaker.v1", "division": "kg.entities.division.v1"}
 FILTERS = {name: f"kg.entities.filter.{name}.v1"
            for name in ("form", "country_phrase", "ner_plural", "ner_person", "ner_phrase", "ner_company", "ner_place", "ner_body")}
+NESTED = {"owner": "kg.entities.owner.v1"}
 # kg/config.cfg repeats these defaults; `nlp.add_pipe("kg_entities")` alone gets them too
 CONFIDENCE = {"suffix": 0.9, "title": 0.9, "byline": 0.9, "speaker": 0.9, "division": 0.85, "ner": 0.8,
-              "lexicon": 0.7}
+              "owner": 0.8, "lexicon": 0.7}
 
 
 @Language.factory("kg_entities", assigns=["doc.ents", "doc.spans"],
                   default_config={"label_map": {"PERSON": "Person", "GPE": "District", "ORG": "Organization"},
-                                  "rules": RULES, "filters": FILTERS,
+                                  "rules": RULES, "filters": FILTERS, "nested": NESTED,
                                   "confidence": CONFIDENCE})
 def make_entities(nlp: Language, name: str, label_map: dict[str, str], rules: dict[str, str],
-                  filters: dict[str, str], confidence: dict[str, float]) -> EntityRules:
-    """`rules` and `filters` map a name to a function in spaCy's `misc` registry."""
-    return EntityRules(nlp, name, label_map, {k: registry.misc.get(v)() for k, v in rules.items()},
-                       {k: registry.misc.get(v)() for k, v in filters.items()}, confidence)
+                  filters: dict[str, str], nested: dict[str, str], confidence: dict[str, float]) -> EntityRules:
+    """`rules`, `filters` and `nested` map a name to a function in spaCy's `misc` registry."""
+    get = lambda table: {k: registry.misc.get(v)() for k, v in table.items()}
+    return EntityRules(nlp, name, label_map, get(rules), get(filters), confidence, get(nested))

@@ -49,3 +49,19 @@ def news_split(split_file: Path, news: Path, part: str) -> list[Path]:
     """The articles of one part ("train" or "evaluation") of the fixed split."""
     names = json.loads(split_file.read_text("utf-8"))[part]
     return [news / "articles" / name for name in names]
+
+
+def owner_examples(gold_files: list[Path]) -> Iterator[tuple[str, list[Span]]]:
+    """Project names alone, with the company or body at their head labelled (京东方青岛基地 ->
+    京东方 Enterprise) or nothing: the NER learns to find a project's owner inside its name,
+    which the flat labelling of the article (the project wins) cannot teach."""
+    for path in gold_files:
+        entities = json.loads(path.read_text("utf-8"))["entities"]
+        owners = sorted(((f, e["type"]) for e in entities if e["type"] in ("Enterprise", "Organization")
+                         for f in [e["name"], *(e.get("aliases") or [])]), key=lambda ft: -len(ft[0]))
+        for e in entities:
+            if e["type"] != "Project":
+                continue
+            for form in dict.fromkeys([e["name"], *(e.get("aliases") or [])]):
+                head = next(((f, t) for f, t in owners if form.startswith(f) and len(f) < len(form)), None)
+                yield form, [(0, len(head[0]), head[1])] if head else []
