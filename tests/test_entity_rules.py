@@ -112,7 +112,7 @@ def test_every_configured_rule_and_filter_has_cases(nlp):
     component = nlp.get_pipe("kg_entities")
     assert set(component.rules) - {"ner"} <= set(RULE_CASES)
     assert set(component.filters) <= set(FILTER_CASES)
-    assert set(component.rules) == set(component.confidence)
+    assert set(component.rules) | set(component.nested) == set(component.confidence)
 
 
 @pytest.mark.parametrize("text,want,unwanted", ERROR_CLASSES)
