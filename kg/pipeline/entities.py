@@ -29,33 +29,10 @@ from kg.pipeline.ner import SPANS_KEY as NER_KEY
 HAN = r"\u4e00-\u9fff"
 RULES_KEY = "kg_rules"
 
-# Verbs and words that govern a following name: a name never extends left past them.
-GOVERNORS = set("""推动 加快 推进 打造 启动 建成 启用 开工 引进 完善 提升 实施 支持 围绕 落实 建立 成立
-做好 深化 聚焦 加强 保障 抓好 实现 参与 打响 投资 签约 落地 落户 竣工 投产 谋划 依托 力争 确保 完成
-全力 推进 培育 壮大 招引 开展 举办 召开 出席 参加 访 经 由 据 与 和 及 或 同 跟 向 对 为 在 于 把 将 让 使
-以 从 自 至 到 是 有 等 了 的 地 得 着 也 都 还 又 并 而 更 最 很 年内 今年 去年 明年 目前 当前 持续 积极 全面
-加速 扎实 主要 其中 包括 涉及 属于 作为 成为 形成 达到 启用 上 下 中 内 外 前 后 新建 续建 全市 全区 全省
-全国 各级 相关 一批 各类 所有 其他 举行 集中 会见 调研 考察 视察 签订 签署 观摩 主持 迎来 拉开""".split())
-STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "ad")
-# zone words that only follow a proper name (红石崖街道, 董家口化工园区)
-STRONG_ZONES = {"街道", "社区", "化工园区", "自贸片区", "保税区", "保税港区", "开发区", "高新区", "经济区"}
-MEASURES = {"个", "项", "家", "批", "座", "条", "类", "名", "位", "所", "只"}
-COMMON_PLACE_WORDS = {"新城区", "老城区", "城区", "郊区", "矿区", "市中区", "开发区", "高新区", "新区", "市区"}
-LEADING_VERBS = GOVERNORS | {"建设", "开发", "新建", "续建", "扩建", "实施"}
-LOOSE_BODIES = {"商会", "总商会", "党支部", "支部", "工会", "协会", "学会", "中心", "服务中心", "部", "办", "委", "局",
-                "指挥部", "办公室", "联合会", "促进会", "义工团", "志愿服务队"}
-BUILDINGS = ("图书馆", "科技馆", "博物馆", "美术馆", "体育馆", "游泳馆", "场馆")
-GENERIC = set("""上市 重点 攻坚 政府 投资 高校 工程 建设 产业 重大 民生 基础 配套 公共 城市 在建 新建 亮点 示范 大 小 新 老
-这些 该 本 各 相关 其他 优质 高端 龙头 战略性 海洋 科技 创新 实体 工作 服务 管理 市场 经济 社会 发展 民营 国有
-中小 优势 特色 新兴 未来 现代 智慧 数字 绿色 文化 旅游 教育 医疗 交通 物流 生态 环保 安全 应急 农业 工业
-美丽 幸福 和谐 文明 平安 法治 宜居""".split())
+STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "ad")  # jieba POS that end a name
 GENERIC_TAIL = r"(建设|布局|部署|发展|水平|精神|格局|特色化|体系|机制|模式|方法|清单|工作)$|^(深化|推进|加快|全面|准确|紧紧)"
 COUNT_AFTER = re.compile(r"(?:共|合计|总计)?[\d一二三四五六七八九十百]+(?:个|项|批)")
 DIVISION_END = re.compile("管理区|[市县镇乡村州盟旗]")
-DIVISION_CONTINUES = set("民级委长场里区域政府属直")
-# what may stand right before a division's name: a function word or another division's ending
-DIVISION_BEFORE = set("在和与及到赴至从是的对向于由省市县区镇乡村州盟旗")
-NOT_IN_DIVISION_NAME = DIVISION_BEFORE | set("我本该全各每这那其此为了把年月日个撤设称以")
 NAME_TAGS = ("ns", "nr", "nz", "n", "nt", "j")
 PUNCT_END = set("，。；：！？、,.;:!?）)”\n ")
 
@@ -85,6 +62,29 @@ class Cand:
     source: str  # the rule's name in config.cfg: arbitration ranks by its confidence
 
 
+@dataclass(frozen=True)
+class RuleWords:
+    """The rules' own word lists (kg/data/lexicon.json, "entity_rules")."""
+    governors: frozenset[str]       # a name never extends left past one of these (推动, 举行, 在…)
+    leading_verbs: frozenset[str]   # dropped from the front of a name (建设, 新建…)
+    strong_zones: frozenset[str]    # zone words that only follow a proper name (街道, 开发区…)
+    measures: frozenset[str]        # classifiers: 个, 项, 家…
+    common_place_words: frozenset[str]  # 新区, 城区: no District on their own
+    loose_bodies: frozenset[str]    # kinds of body that need a specific name in front (商会, 中心…)
+    buildings: tuple[str, ...]      # venues that are projects whatever their prefix
+    generic: frozenset[str]         # descriptive words that make no name (重点, 智慧, 美丽…)
+    division_continues: frozenset[str]  # after 村/市…: the ending starts a longer word (村民, 市级)
+    division_before: frozenset[str]     # may stand right before a division's name (在, 和, 县…)
+    not_in_division_name: frozenset[str]  # never inside a two-character division name (我, 全…)
+
+    @classmethod
+    def from_raw(cls, raw: dict) -> "RuleWords":
+        sets = {k: frozenset(v) for k, v in raw.items() if not k.startswith("_")}
+        return cls(**{**sets, "leading_verbs": sets["leading_verbs"] | sets["governors"],
+                      "buildings": tuple(raw["buildings"]),
+                      "not_in_division_name": sets["not_in_division_name"] | sets["division_before"]})
+
+
 Found = tuple[int, int, str]  # start, end, label: what a rule proposes
 Rule = Callable[["EntityRules", Doc], Iterable[Found]]
 # proposes spans inside the chosen entities (an owner at the head of a project's name)
@@ -112,9 +112,13 @@ class EntityRules:
     def lex(self) -> lexicon.Lexicon:
         return lexicon.from_raw(self.raw)
 
+    @cached_property
+    def words(self) -> "RuleWords":
+        return RuleWords.from_raw(self.raw["entity_rules"])
+
     def _set_raw(self, raw: dict) -> None:
         self.raw = raw
-        for attr in ("lex", "_suffix_re", "_lexicon_matcher", "_name_res", "_title_re"):
+        for attr in ("lex", "words", "_suffix_re", "_lexicon_matcher", "_name_res", "_title_re"):
             self.__dict__.pop(attr, None)  # rebuilt from the new word lists on first use
 
     def initialize(self, get_examples=None, *, nlp: Language | None = None, lexicon_data: dict | None = None) -> None:
@@ -173,7 +177,7 @@ class EntityRules:
         for match_id, s, e in self._lexicon_matcher(doc):
             start, end = doc[s].idx, doc[e - 1].idx + len(doc[e - 1])
             name = text[start:end]
-            if name in COMMON_PLACE_WORDS or (len(name) <= 3 and not self._on_word_bounds(text, start, end)):
+            if name in self.words.common_place_words or (len(name) <= 3 and not self._on_word_bounds(text, start, end)):
                 continue  # 迁安 inside 搬迁安置
             out.append((start, end, self.vocab.strings[match_id]))
         return out
@@ -222,13 +226,13 @@ class EntityRules:
                     and not any("".join(w for w, _ in kept) + text[end:end + k] in self.lex.bodies for k in (1, 2)):
                 kept.insert(0, (word, flag))  # 发展和改革局, 文化和旅游局
                 continue
-            if (word in GOVERNORS or (word in self.lex.project_phase and word not in ("工程", "工程项目"))
+            if (word in self.words.governors or (word in self.lex.project_phase and word not in ("工程", "工程项目"))
                     or flag.startswith(STOP_FLAGS)
-                    or word in MEASURES
+                    or word in self.words.measures
                     or re.fullmatch(r"\d+[个大项家所条批类]?|[一二三四五六七八九十百千万两几多]+[个大项家所条批类]", word)):
                 break
             kept.insert(0, (word, flag))
-        while kept and (kept[0][1] in ("v", "ad", "d", "vd") or kept[0][0] in LEADING_VERBS):
+        while kept and (kept[0][1] in ("v", "ad", "d", "vd") or kept[0][0] in self.words.leading_verbs):
             kept.pop(0)
         start = end - sum(len(w) for w, _ in kept)
         if text.startswith("访", start) and (start == 0 or text[start - 1] in "—-－ 　\n"):
@@ -261,24 +265,24 @@ class EntityRules:
             prefix = text[start:s]
             if not prefix:
                 continue
-            if label == "Project" and suffix not in BUILDINGS and (self._generic(prefix) or suffix in ("项目", "工程", "二期", "三期", "一期")
+            if label == "Project" and suffix not in self.words.buildings and (self._generic(prefix) or suffix in ("项目", "工程", "二期", "三期", "一期")
                                        and not self._specific(prefix)):
                 continue
             if suffix in ("项目", "工程") and (self._place_only(prefix) or COUNT_AFTER.match(text, e)):
                 continue  # 某县项目4个: the place's projects, counted, not one named project
             if len(suffix) == 1 and not (prefix in ("区", "市", "省", "县") or len(prefix) >= 2):
                 continue
-            if label in ("Organization", "District") and (prefix in GENERIC or self._generic(prefix)):
+            if label in ("Organization", "District") and (prefix in self.words.generic or self._generic(prefix)):
                 continue
-            if label == "Organization" and suffix in LOOSE_BODIES and not (
+            if label == "Organization" and suffix in self.words.loose_bodies and not (
                     self._specific(prefix) or re.match(r"(区|市|省|县|镇|新区|工委|管委|党工委)", prefix)):
                 continue  # 规范商会, 星级商会: a kind of body, not a named one
             if label == "District" and suffix in ("新区", "城区", "示范区", "片区") and not self._specific(prefix):
                 continue  # 美丽新区, 法治新区: praise, not a place
-            strong = suffix in STRONG_ZONES and re.fullmatch(f"[{HAN}]{{2,6}}", prefix) and not self._generic(prefix)
+            strong = suffix in self.words.strong_zones and re.fullmatch(f"[{HAN}]{{2,6}}", prefix) and not self._generic(prefix)
             if (label == "District" or suffix == "中心") and not (strong or self._specific(prefix) or self._nominal(prefix)):
                 continue  # 美丽新区, 服务中心: a description, not a name
-            if label == "Enterprise" and (prefix in GENERIC or self._generic(prefix)):
+            if label == "Enterprise" and (prefix in self.words.generic or self._generic(prefix)):
                 continue  # 上市公司
             if suffix.endswith("中心") and label == "Project" and not self._built(text, start):
                 label = "Organization"
@@ -301,15 +305,15 @@ class EntityRules:
             s, e = m.start(), m.end()
             start = s - 2
             title = self._title_re.match(text, s)
-            if start < 0 or (title and title.end() > e) or text[e:e + 1] in DIVISION_CONTINUES:
+            if start < 0 or (title and title.end() > e) or text[e:e + 1] in self.words.division_continues:
                 continue  # 镇长 is a post; 村民, 市级 are longer words
             prefix, before = text[start:s], text[start - 1:start] if start else ""
-            if not re.fullmatch(f"[{HAN}]{{2}}", prefix) or (re.match(f"[{HAN}]", before) and before not in DIVISION_BEFORE) \
-                    or set(prefix) & NOT_IN_DIVISION_NAME or text[s - 1:e] in self.lex.divisions:
+            if not re.fullmatch(f"[{HAN}]{{2}}", prefix) or (re.match(f"[{HAN}]", before) and before not in self.words.division_before) \
+                    or set(prefix) & self.words.not_in_division_name or text[s - 1:e] in self.lex.divisions:
                 continue  # the name must start a word (推进乡村, 智慧城市 do not); 我县, 全市; 滨州 is known
             whole, head = lexicon.dictionary_tag(prefix + m.group()), lexicon.dictionary_tag(prefix)
             if (whole and not whole.startswith("ns")) or (head and not head.startswith(NAME_TAGS)) \
-                    or prefix in GENERIC:
+                    or prefix in self.words.generic:
                 continue  # 城镇, 品味乡: words, not names
             out.append((start, e, "District"))
         return out
@@ -352,7 +356,7 @@ class EntityRules:
 
     def _generic(self, prefix: str) -> bool:
         words = [w.word for w in self._posseg.cut(prefix)]
-        return all(w in GENERIC or re.fullmatch(r"[\d一二三四五六七八九十百千万亿]+", w) for w in words)
+        return all(w in self.words.generic or re.fullmatch(r"[\d一二三四五六七八九十百千万亿]+", w) for w in words)
 
     @staticmethod
     def _built(text: str, start: int) -> bool:
@@ -578,7 +582,7 @@ def ner_company_filter(sources: list[str] = ["ner"]) -> Filter:
             return True
         words = list(r._posseg.cut(name))
         return r._specific(name) and not r._generic(name) and name not in r.lex.divisions \
-            and not words[0].flag.startswith("v") and words[-1].word not in GENERIC | {"科技", "装备", "方法"}
+            and not words[0].flag.startswith("v") and words[-1].word not in r.words.generic | {"科技", "装备", "方法"}
     return keep
 
 
