@@ -62,6 +62,8 @@ def main() -> None:
     ap.add_argument("--max-minutes", type=float, default=ft.Mix.max_minutes, help="per training")
     ap.add_argument("--reuse", action="store_true",
                     help="keep the models of an earlier run (score them again after a change to the rules)")
+    ap.add_argument("--held-out", action="store_true",
+                    help="also score each model on the training articles it did not see")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     mix = replace(ft.Mix(), epochs=args.epochs, max_minutes=args.max_minutes)
@@ -90,6 +92,12 @@ def main() -> None:
             results[f"{frac:.0%} ({len(part)} articles)"] = evaluate.summary(counts)
             print(line(f"{frac:.0%} of training articles", results[f"{frac:.0%} ({len(part)} articles)"]),
                   flush=True)
+            rest = [f for f in train if f not in part]
+            if rest and args.held_out:  # the training articles this model did not see: a check inside train
+                nlp = kg_nlp.build(ner_model=args.work / f"frac{frac}" / "ner")
+                held = evaluate.summary(ft.score_articles(nlp, rest, SHARED / "news" / "gold"))
+                results[f"{frac:.0%}, held-out training articles ({len(rest)})"] = held
+                print(line(f"  on the {len(rest)} unseen training articles", held), flush=True)
     print(f"total {(time.monotonic() - t0) / 60:.1f} min")
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=1))
