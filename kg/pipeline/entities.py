@@ -76,6 +76,7 @@ class RuleWords:
     division_continues: frozenset[str]  # after 村/市…: the ending starts a longer word (村民, 市级)
     division_before: frozenset[str]     # may stand right before a division's name (在, 和, 县…)
     not_in_division_name: frozenset[str]  # never inside a two-character division name (我, 全…)
+    transliteration: frozenset[str]  # characters that spell foreign names (克林顿, 阿马特)
 
     @classmethod
     def from_raw(cls, raw: dict) -> "RuleWords":
@@ -560,6 +561,24 @@ def ner_person_filter(sources: list[str] = ["ner"]) -> Filter:
         return 2 <= len(name) <= 4 and (name[0] in r.lex.common_surnames or name[:2] in r.lex.surnames) \
             and re.fullmatch(f"[{HAN}·]+", name) is not None and not re.search(r"[化性率区省市县]$", name) \
             and (tag is None or tag.startswith("nr"))
+    return keep
+
+
+@registry.misc("kg.entities.filter.ner_person.v2")
+def ner_person_filter_v2() -> Filter:
+    """A person from the NER alone: a Chinese name (any listed surname, two to four characters)
+    or a transliterated foreign name (克林顿, 卡洛斯·阿马特); never a dictionary word of another
+    kind (高标准, 齐心)."""
+    def keep(r: EntityRules, text: str, c: Cand) -> bool:
+        if c.label != "Person" or c.source != "ner":
+            return True
+        name = text[c.start:c.end]
+        tag = lexicon.dictionary_tag(name)
+        if (tag is not None and not tag.startswith("nr")) or not re.fullmatch(f"[{HAN}·]+", name):
+            return False
+        chinese = 2 <= len(name) <= 4 and r.lex.is_surname_start(name) and not re.search(r"[化性率区省市县]$", name)
+        foreign = 2 <= len(name) <= 12 and set(name) <= r.words.transliteration
+        return chinese or foreign
     return keep
 
 
