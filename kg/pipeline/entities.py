@@ -636,6 +636,7 @@ RULES = {"ner": "kg.entities.ner.v1", "lexicon": "kg.entities.lexicon.v1", "suff
          "speaker": "kg.entities.speaker.v1", "division": "kg.entities.division.v1"}
 FILTERS = {name: f"kg.entities.filter.{name}.v1"
            for name in ("form", "country_phrase", "ner_plural", "ner_person", "ner_phrase", "ner_company", "ner_place", "ner_body")}
+FILTERS["ner_person"] = "kg.entities.filter.ner_person.v2"  # chosen over v1: see README, Quality
 NESTED = {"owner": "kg.entities.owner.v1"}
 # kg/config.cfg repeats these defaults; `nlp.add_pipe("kg_entities")` alone gets them too
 CONFIDENCE = {"suffix": 0.9, "title": 0.9, "byline": 0.9, "speaker": 0.9, "division": 0.85, "ner": 0.8,
