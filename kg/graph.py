@@ -90,7 +90,8 @@ def merge(extractions: list[Extraction]) -> KnowledgeGraph:
                 nodes[iri] = Node(iri, e.type, e.name)
             names.setdefault(key, iri)
             node = nodes[iri]
-            node.aliases |= {a for a in e.aliases if norm(a) != norm(node.name)}
+            # an entity that joined through an alias keeps its own name as one (中国石油大学)
+            node.aliases |= {a for a in (e.name, *e.aliases) if norm(a) != norm(node.name)}
             node.mentions += e.mentions
             node.confidence = max(node.confidence, e.confidence)
     edges: dict[tuple[URIRef, str, URIRef], Edge] = {}

@@ -540,21 +540,21 @@ def country_phrase_filter() -> Filter:
 
 
 @registry.misc("kg.entities.filter.ner_plural.v1")
-def ner_plural_filter(sources: list[str] = ["ner"]) -> Filter:
+def ner_plural_filter() -> Filter:
     """A body or company from the NER is no count or class of them (…企业, 百强, 10家)."""
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
-        return not (c.source in sources and c.label in ("Organization", "Enterprise") and (
+        return not (c.source == "ner" and c.label in ("Organization", "Enterprise") and (
             len(name) > 25 or re.search(r"(企业|家|等|个|强)$|\d+家", name)))
     return keep
 
 
 @registry.misc("kg.entities.filter.ner_person.v1")
-def ner_person_filter(sources: list[str] = ["ner"]) -> Filter:
+def ner_person_filter() -> Filter:
     """A person from the NER alone needs a common surname and no dictionary word's tag
     (高标准, 齐心 are words, not names)."""
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
-        if c.label != "Person" or c.source not in sources:
+        if c.label != "Person" or c.source != "ner":
             return True
         name = text[c.start:c.end]
         tag = lexicon.dictionary_tag(name)
@@ -583,21 +583,21 @@ def ner_person_filter_v2() -> Filter:
 
 
 @registry.misc("kg.entities.filter.ner_phrase.v1")
-def ner_phrase_filter(sources: list[str] = ["ner"]) -> Filter:
+def ner_phrase_filter() -> Filter:
     """No NER name ends in a generic word (…建设, …体系) or joins two names (和, 与, 、)."""
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
-        return c.source not in sources or c.label == "Person" or not (
+        return c.source != "ner" or c.label == "Person" or not (
             re.search(GENERIC_TAIL, name) or re.search(r"[和与及、]", name))
     return keep
 
 
 @registry.misc("kg.entities.filter.ner_company.v1")
-def ner_company_filter(sources: list[str] = ["ner"]) -> Filter:
+def ner_company_filter() -> Filter:
     """A bare company name from the NER must look like a name (京东方), not a phrase (高端科技)."""
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
-        if c.source not in sources or c.label != "Enterprise" or re.search(r"(公司|集团|银行)$", name):
+        if c.source != "ner" or c.label != "Enterprise" or re.search(r"(公司|集团|银行)$", name):
             return True
         words = list(r._posseg.cut(name))
         return r._specific(name) and not r._generic(name) and name not in r.lex.divisions \
@@ -606,21 +606,21 @@ def ner_company_filter(sources: list[str] = ["ner"]) -> Filter:
 
 
 @registry.misc("kg.entities.filter.ner_place.v1")
-def ner_place_filter(sources: list[str] = ["ner"]) -> Filter:
+def ner_place_filter() -> Filter:
     """A place from the NER is a known division or ends like one (法治化 is no place)."""
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
-        return c.source not in sources or c.label != "District" or name in r.lex.divisions \
+        return c.source != "ner" or c.label != "District" or name in r.lex.divisions \
             or name in r.lex.countries or name.endswith(tuple(r.lex.zone_suffixes) + ("省", "市", "县", "区", "镇", "乡", "村"))
     return keep
 
 
 @registry.misc("kg.entities.filter.ner_body.v1")
-def ner_body_filter(sources: list[str] = ["ner"]) -> Filter:
+def ner_body_filter() -> Filter:
     """A body from the NER is a known body or ends like one."""
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
-        return c.source not in sources or c.label != "Organization" or name in r.lex.bodies \
+        return c.source != "ner" or c.label != "Organization" or name in r.lex.bodies \
             or name.endswith(r.lex.org_suffixes)
     return keep
 
