@@ -77,6 +77,7 @@ class RuleWords:
     division_before: frozenset[str]     # may stand right before a division's name (在, 和, 县…)
     not_in_division_name: frozenset[str]  # never inside a two-character division name (我, 全…)
     transliteration: frozenset[str]  # characters that spell foreign names (克林顿, 阿马特)
+    needs_name: frozenset[str]      # project endings that need a specific name in front (项目, 改造…)
 
     @classmethod
     def from_raw(cls, raw: dict) -> "RuleWords":
@@ -266,7 +267,7 @@ class EntityRules:
             prefix = text[start:s]
             if not prefix:
                 continue
-            if label == "Project" and suffix not in self.words.buildings and (self._generic(prefix) or suffix in ("项目", "工程", "二期", "三期", "一期")
+            if label == "Project" and suffix not in self.words.buildings and (self._generic(prefix) or suffix in self.words.needs_name
                                        and not self._specific(prefix)):
                 continue
             if suffix in ("项目", "工程") and (self._place_only(prefix) or COUNT_AFTER.match(text, e)):
