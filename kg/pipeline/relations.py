@@ -1,10 +1,15 @@
-"""`kg_relations`: relations a sentence states by its structure.
+"""`kg_relations`: a trained linear model over entity pairs, with the structural rules as features.
 
-* leads / worksFor from post chains: 区财政局党组书记、局长李志强 -> leads 区财政局 (党组书记、局长);
-  a deputy (副…) or member post gives worksFor.
-* locatedIn from name structure: a division inside a project or zone name (京东方青岛基地 -> 青岛).
-* invests from the owner at the head of a project name (京东方青岛基地 -> 京东方), with the
-  amount of a 总投资…亿元 phrase in the same sentence.
+Candidates are pairs of entities (mentions grouped by normalised name) that
+* share a sentence (any order, nested names included: 京东方青岛基地 holds 京东方 and 青岛), or
+* are article-level: every body, company, project or zone and the article's home district, its
+  city and province (locatedIn), the home district and every project (invests), a person and the
+  home district (区领导甲、乙).
+Each candidate gets a set of sparse features (types, words between, titles, post chains,
+name structure, lexicon hierarchy, article role of the ends); one logistic model per relation
+(kg/training/relations.py fits them) gives its probability. Post chains (区财政局党组书记、局长李志强
+-> leads 区财政局) and name structure (京东方青岛基地 -> 京东方 invests, locatedIn 青岛) are rules
+whose verdicts are features; without a model they are the output.
 
 Each relation is a plain tuple `(head, tail, label, role, amount, confidence)` whose ends
 are `(start_char, end_char, entity_type)`; ends that are not in `doc.ents` (an owner inside
@@ -12,23 +17,45 @@ a project name) are also stored in `doc.spans["kg_nested"]`.
 """
 from __future__ import annotations
 
+import math
 import re
 from bisect import bisect_right
-from typing import NamedTuple
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, NamedTuple
 
+import srsly
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from kg import lexicon
-from kg.resolve import canonical_project
+from kg.resolve import canonical_project, norm
 from kg.pipeline.entities import HAN, RULES_KEY
 
 NESTED_KEY = "kg_nested"
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "relations"
 End = tuple[int, int, str]
+LABELS = ("leads", "worksFor", "locatedIn", "invests")
+BODIES = frozenset({"Organization", "District", "Enterprise"})
+# relation -> (head types, tail types), from ANNOTATION.md
+SIGNATURES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "leads": (frozenset({"Person"}), BODIES),
+    "worksFor": (frozenset({"Person"}), BODIES),
+    "locatedIn": (frozenset({"District", "Organization", "Enterprise", "Project"}), frozenset({"District"})),
+    "invests": (frozenset({"Enterprise", "Organization", "District"}), frozenset({"Project"})),
+}
 CONNECTOR = re.compile(r"^[、，,（）()\s兼]*$")
-AMOUNT = re.compile(r"(?:总投资|投资总额|计划投资|投资)(?:约|超|达|近)?(\d+(?:\.\d+)?)\s*(亿|万)?元")
-GOVERNMENT_HEAD = re.compile(r"(省|市|区|县|镇|乡)长$")
+AMOUNT = r"(?:总投资|投资总额|计划投资|投资金额|投资)(?:约|超|达|近|为)?(\d+(?:\.\d+)?)\s*(亿|万)?元"
+AMOUNT_BEFORE = re.compile(AMOUNT + r"(?:的|建设的|打造的)?[“”\"]?$")  # 投资5亿元的|甲项目
+AMOUNT_AFTER = re.compile(r"^[”\"]?(?:项目|工程)?[”\"]?[，,（(：:]?(?:项目)?" + AMOUNT)  # 甲项目，总投资5亿元
+GOVERNMENT_HEAD = re.compile(r"(省|市|区|县|镇|乡|州|旗)长$")
 COUNTED = re.compile(r"[\d一二三四五六七八九十百千]+(?:个|项|批)")
+LEADER_LIST = re.compile(r"(区|市|县|省|州|旗|镇)(?:委)?领导")
+# words in a sentence that say how its entities relate (features, not rules)
+CUES = ("签约", "签订", "开工", "投资", "建设", "落户", "位于", "落地", "引进", "入驻", "竣工", "投产", "总投资",
+        "由", "与", "和", "的", "在", "、", "，", "：", "位于", "辖区", "境内", "主持", "出席", "参加", "记者",
+        "书记", "长", "主任", "副", "委员", "常委", "领导", "集团", "公司", "我区", "我县", "我市", "我镇")
 
 
 class Rel(NamedTuple):
@@ -46,35 +73,356 @@ def yuan(number: str, unit: str | None) -> int:
     return round(float(number) * scale)
 
 
-class RelationRules:
-    def __init__(self, name: str):
+# -- the model -------------------------------------------------------------------------------
+@dataclass
+class LinearModel:
+    """One logistic model per relation over binary features: p = sigmoid(bias + sum of weights)."""
+    weights: dict[str, dict[str, float]] = field(default_factory=dict)
+    bias: dict[str, float] = field(default_factory=dict)
+    threshold: dict[str, float] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.weights)
+
+    def prob(self, label: str, feats: Iterable[str]) -> float:
+        w = self.weights.get(label, {})
+        z = self.bias.get(label, 0.0) + sum(w.get(f, 0.0) for f in feats)
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def to_dict(self) -> dict:
+        return {"weights": self.weights, "bias": self.bias, "threshold": self.threshold}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LinearModel":
+        return cls(data.get("weights", {}), data.get("bias", {}), data.get("threshold", {}))
+
+
+# -- entities of one doc ---------------------------------------------------------------------
+@dataclass
+class Group:
+    """All mentions of one entity in a doc (same normalised name)."""
+    key: str
+    type: str
+    spans: list[Span]
+
+    @property
+    def text(self) -> str:
+        return self.spans[0].text
+
+    @property
+    def end(self) -> End:
+        s = self.spans[0]
+        return (s.start_char, s.end_char, self.type)
+
+
+@dataclass
+class Candidate:
+    head: Group
+    tail: Group
+    feats: set[str] = field(default_factory=set)
+    ends: tuple[End, End] | None = None      # the mentions of the first shared sentence
+    role: str | None = None
+
+
+class RelationExtractor:
+    def __init__(self, name: str, model: str | None = None, threshold: float = 0.5):
         self.name = name
         self.lex = lexicon.load()
         self.title_re = re.compile("|".join(map(re.escape, sorted(self.lex.titles, key=len, reverse=True))))
+        self.default_threshold = threshold
+        path = Path(model) if model else DEFAULT_MODEL
+        self.model = LinearModel()
+        if (path / "model.json").exists():
+            self.from_disk(path)
         if not Doc.has_extension("relations"):
             Doc.set_extension("relations", default=[])
 
+    # -- serialization (no pickle: the weights are JSON) -------------------------------------
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(path / "model.json", self.model.to_dict())
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "RelationExtractor":
+        self.model = LinearModel.from_dict(srsly.read_json(Path(path) / "model.json"))
+        return self
+
+    # -- the component -------------------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
-        rels: list[Rel] = []
-        nested: list[Span] = []
+        doc._.relations = [tuple(r) for r in self.predict(doc)]
+        return doc
+
+    def predict(self, doc: Doc) -> list[Rel]:
+        cands, rule_rels = self.candidates(doc)
+        return self.decide(doc.text, cands, rule_rels, self.model)
+
+    def decide(self, text: str, cands: dict[str, dict[tuple[str, str], "Candidate"]], rule_rels: list[Rel],
+               model: LinearModel) -> list[Rel]:
+        """The relations whose probability reaches the label's threshold (the rules' own
+        relations where no model is trained)."""
+        if not model:
+            return with_amounts(text, rule_rels)
+        out: list[Rel] = []
+        for label, pairs in cands.items():
+            threshold = model.threshold.get(label, self.default_threshold)
+            for c in pairs.values():
+                p = model.prob(label, c.feats)
+                if label in ("leads", "worksFor"):  # one post per person and body
+                    other = "worksFor" if label == "leads" else "leads"
+                    rival = cands[other].get((c.head.key, c.tail.key))
+                    if rival is not None and model.prob(other, rival.feats) > p:
+                        continue
+                if p >= threshold:
+                    head, tail = c.ends or (c.head.end, c.tail.end)
+                    out.append(Rel(head, tail, label, c.role, None, round(p, 3)))
+        return with_amounts(text, out)
+
+    def candidates(self, doc: Doc) -> tuple[dict[str, dict[tuple[str, str], Candidate]], list[Rel]]:
+        """Candidate pairs per relation with their features, and the rules' own relations."""
+        text = doc.text  # rebuilt from the tokens on every access
+        sents = [(s.start_char, s.end_char) for s in doc.sents]
+        sent_starts = [s for s, _ in sents]
+        rule_rels: list[Rel] = []
+        nested: list[Span] = list(doc.spans.get(NESTED_KEY, []))
         all_ents = list(doc.ents)  # doc.ents and doc.spans build new Spans on every access
         inner = list(doc.spans.get(RULES_KEY, []))
-        text = doc.text  # also rebuilt from the tokens on every access
         by_sent_ents, by_sent_parts = _by_sentence(doc, all_ents), _by_sentence(doc, inner)
         for sent in doc.sents:
             ents, parts = by_sent_ents.get(sent.start, []), by_sent_parts.get(sent.start, [])
-            sent_rels = self.post_chains(text, sent, ents, parts) + self.name_structure(doc, text, ents, parts, nested)
-            rels += self.with_amounts(sent, sent_rels)
+            rule_rels += self.post_chains(text, sent, ents, parts) + self.name_structure(doc, text, ents, parts, nested)
+        known = {(s.start_char, s.end_char) for s in all_ents + nested}
+        for r in rule_rels:  # a place inside a committee's name (胶州 in 胶州市委) that a rule names
+            for start, end, label in (r.head, r.tail):
+                if (start, end) not in known and (span := doc.char_span(start, end, label)) is not None:
+                    nested.append(span)
+                    known.add((start, end))
         doc.spans[NESTED_KEY] = nested
-        doc._.relations = rels
-        return doc
+        spans = _unique(all_ents + nested)
+        groups = self.groups(spans)
+        of_span = {(s.start_char, s.end_char): g for g in groups.values() for s in g.spans}
+        places = self.article_places(text, groups)
+        rules = {(r.head[:2], r.tail[:2], r.label): r for r in rule_rels}
 
-    # -- leads / worksFor -------------------------------------------------------------------
+        cands: dict[str, dict[tuple[str, str], Candidate]] = {label: {} for label in LABELS}
+
+        def candidate(label: str, h: Group, t: Group) -> Candidate | None:
+            if h.key == t.key:
+                return None
+            heads, tails = SIGNATURES[label]
+            if h.type not in heads or t.type not in tails:
+                return None
+            c = cands[label].get((h.key, t.key))
+            if c is None:
+                c = cands[label][(h.key, t.key)] = Candidate(h, t, self.pair_features(text, h, t, places))
+            return c
+
+        # sentence-level pairs
+        by_sent: dict[int, list[Span]] = defaultdict(list)
+        for s in spans:
+            by_sent[bisect_right(sent_starts, s.start_char) - 1].append(s)
+        for i, members in by_sent.items():
+            members.sort(key=lambda s: (s.start_char, -s.end_char))
+            lo, hi = sents[i] if i >= 0 else (0, len(text))
+            cue = {w for w in CUES if w in text[lo:hi]}
+            for a in members:
+                for b in members:
+                    if a is b:
+                        continue
+                    h, t = of_span[(a.start_char, a.end_char)], of_span[(b.start_char, b.end_char)]
+                    for label in LABELS:
+                        c = candidate(label, h, t)
+                        if c is None:
+                            continue
+                        f = self.mention_features(text, a, b, members, cue)
+                        rule = rules.get(((a.start_char, a.end_char), (b.start_char, b.end_char), label))
+                        if rule is not None:
+                            f.add("rule")
+                            c.role = c.role or rule.role
+                        for other in LABELS:
+                            if other != label and ((a.start_char, a.end_char), (b.start_char, b.end_char), other) in rules:
+                                f.add(f"rule={other}")
+                        c.feats |= f
+                        if c.ends is None or rule is not None:
+                            c.ends = ((a.start_char, a.end_char, h.type), (b.start_char, b.end_char, t.type))
+        # article-level pairs
+        home, city, province = places.get("home"), places.get("city"), places.get("province")
+        for g in groups.values():
+            for place in (home, city, province):
+                if place is not None:
+                    candidate("locatedIn", g, place)
+            if home is not None:
+                candidate("invests", home, g)
+            if g.type == "Person" and home is not None:  # 区长某某: the head of the unnamed home
+                for label in ("leads", "worksFor"):
+                    c = candidate(label, g, home)
+                    if c is not None:
+                        c.feats |= {f"p_title={t}" for t in self.person_titles(text, g)}
+                        c.feats |= {f"p_title_level_match" for t in self.person_titles(text, g)
+                                    if t[:1] == norm(home.text)[-1:] or t[:2] == "常务"}
+            for level, place in places.get("leaders", {}).get(g.key, []):
+                c = candidate("worksFor", g, place)
+                if c is not None:
+                    c.feats.add(f"leader_list={level}")
+                    c.role = c.role or f"{level}领导"
+        for label in LABELS:  # every feature also conjoined with the head's type
+            for c in cands[label].values():
+                c.feats |= {f"{c.head.type}:{f}" for f in c.feats}
+        return cands, rule_rels
+
+    # -- features -----------------------------------------------------------------------------
+    def person_titles(self, text: str, g: Group) -> set[str]:
+        """The titles written right before any mention of a person."""
+        out = set()
+        for s in g.spans:
+            before = text[max(0, s.start_char - 8):s.start_char]
+            out |= {m.group() for m in self.title_re.finditer(before) if m.end() == len(before)}
+        return out
+
+    def groups(self, spans: list[Span]) -> dict[str, Group]:
+        out: dict[str, Group] = {}
+        for s in sorted(spans, key=lambda s: s.start_char):
+            key = self.group_key(s.text, s.label_)
+            g = out.get(key)
+            if g is None:
+                out[key] = Group(key, s.label_, [s])
+            else:
+                g.spans.append(s)
+        for g in out.values():  # the commonest type among its mentions
+            g.type = Counter(s.label_ for s in g.spans).most_common(1)[0][0]
+        return out
+
+    def group_key(self, surface: str, label: str) -> str:
+        key = norm(surface)
+        if label == "Project":
+            return "P:" + canonical_project(key)
+        div = self.lex.divisions.get(key) if label == "District" else None
+        return f"D:{div.code}" if div is not None else f"{label[0]}:{key}"
+
+    def article_places(self, text: str, groups: dict[str, Group]) -> dict:
+        """The article's home district, its city and province; leader lists (区领导甲、乙)."""
+        lex = self.lex
+        districts = [g for g in groups.values() if g.type == "District" and norm(g.text) not in lex.countries]
+        div = lambda g: lex.divisions.get(norm(g.text))
+        own = Counter(m.group(1) for m in re.finditer(r"(?:我|本|全)(区|县|市|镇|乡|州|旗)", text))
+        zones = [g for g in districts if div(g) is None or div(g).level == 3]
+
+        def rank(g: Group) -> tuple:
+            name = norm(g.text)
+            return (bool(own) and name[-1:] in own, name.endswith("新区") or div(g) is not None,
+                    len(g.spans), len(name))
+        home = max(zones, key=rank, default=None)
+        cities = [g for g in districts if div(g) is not None and div(g).level == 2]
+        city = max(cities, key=lambda g: len(g.spans), default=None)
+        if home is not None and div(home) is not None and lex.parent(norm(home.text)) is not None:
+            parent = lex.parent(norm(home.text))
+            city = next((g for g in cities if div(g) == parent), city)
+        provinces = [g for g in districts if div(g) is not None and div(g).level == 1]
+        province = max(provinces, key=lambda g: len(g.spans), default=None)
+        if city is not None and lex.parent(norm(city.text)) is not None:
+            province = next((g for g in provinces if div(g) == lex.parent(norm(city.text))), province)
+        out: dict = {"home": home, "city": city, "province": province, "own": own}
+        leaders: dict[str, list[tuple[str, Group]]] = defaultdict(list)
+        people = {norm(g.text): g for g in groups.values() if g.type == "Person"}
+        for m in LEADER_LIST.finditer(text):
+            level = m.group(1)
+            place = city if level == "市" and not (home and norm(home.text).endswith("市")) else home
+            if level == "省":
+                place = province
+            pos = m.end()
+            while place is not None:
+                name = next((p for p in people if text.startswith(p, pos)), None)
+                if name is None:
+                    break
+                leaders[people[name].key].append((level, place))
+                pos += len(name)
+                if text[pos:pos + 1] not in ("、", "，", ","):
+                    break
+                pos += 1
+        out["leaders"] = leaders
+        return out
+
+    def pair_features(self, text: str, h: Group, t: Group, places: dict) -> set[str]:
+        """What holds of the two entities wherever they are mentioned."""
+        lex = self.lex
+        hn, tn = norm(h.text), norm(t.text)
+        f = {f"sig={h.type}>{t.type}"}
+        for role in ("home", "city", "province"):
+            if places.get(role) is t:
+                f.add(f"t_{role}")
+            if places.get(role) is h:
+                f.add(f"h_{role}")
+        if places.get("own"):
+            f.add("own=" + "".join(sorted(places["own"])))
+        hd, td = lex.divisions.get(hn), lex.divisions.get(tn)
+        if hd is not None and td is not None:
+            f.add(f"lex_levels={hd.level}{td.level}")
+            parent = lex.parent(hn)
+            if parent == td:
+                f.add("lex_parent")
+            elif parent is not None and lex.parent(parent.name) == td:
+                f.add("lex_grandparent")
+            else:
+                f.add("lex_unrelated")
+        elif td is not None:
+            f.add(f"t_level={td.level}")
+        else:
+            f.add("t_unlisted")
+        if any(hn.startswith(a) for a in {tn, norm(t.text).rstrip("区县市镇乡")} if len(a) >= 2):
+            f.add("h_starts_with_t")
+        if re.match(r"(新区|区|市|县|镇|乡|州|旗|省)", hn) and h.type == "Organization":
+            f.add("relative=" + re.match(r"新区|区|市|县|镇|乡|州|旗|省", hn).group())
+            f.add(f"relative_to_{tn[-1:]}")
+        f.add(f"t_suffix={tn[-1:]}")
+        if h.type == "Project":
+            f.add(f"h_mentions={min(len(h.spans), 3)}")
+        if len(t.spans) >= 3:
+            f.add("t_frequent")
+        return f
+
+    def mention_features(self, text: str, a: Span, b: Span, members: list[Span], cue: set[str]) -> set[str]:
+        """What one shared sentence says about the pair (a = head mention, b = tail mention)."""
+        f = {"cooc"} | {f"cue={w}" for w in cue}
+        if b.start_char >= a.start_char and b.end_char <= a.end_char:
+            f.add("t_in_h_start" if b.start_char == a.start_char else "t_in_h")
+            return f
+        if a.start_char >= b.start_char and a.end_char <= b.end_char:
+            f.add("h_in_t")
+            return f
+        first, second = (a, b) if a.start_char < b.start_char else (b, a)
+        between = text[first.end_char:second.start_char]
+        f.add("h_first" if first is a else "t_first")
+        gap = len(between)
+        f.add(f"gap={_bucket(gap)}")
+        if gap <= 8:
+            f.add(f"between={between}")
+        f |= {f"btw_has={w}" for w in CUES if w in between}
+        inside = [s for s in members if s.start_char >= first.end_char and s.end_char <= second.start_char]
+        f.add(f"ents_between={min(len(inside), 3)}")
+        if any(s.label_ == b.label_ for s in inside):
+            f.add("closer_same_type")
+        if a.label_ == "Person":
+            before = text[max(0, a.start_char - 8):a.start_char]
+            title = next((m.group() for m in self.title_re.finditer(before) if m.end() == len(before)), None)
+            if title:
+                f.add(f"title={title}")
+                f.add("title_top" if title in self.lex.top_titles else "title_other")
+                if GOVERNMENT_HEAD.search(title):
+                    f.add("title_gov_head")
+            after_body = text[b.end_char:b.end_char + 8]
+            t2 = self.title_re.match(after_body)
+            if t2:
+                f.add(f"body_title={t2.group()}")
+                f.add("body_title_top" if t2.group() in self.lex.top_titles else "body_title_other")
+        f.add(f"h_left={text[max(0, a.start_char - 2):a.start_char]}")
+        f.add(f"t_right={text[b.end_char:b.end_char + 2]}")
+        return f
+
+    # -- rules: leads / worksFor from post chains ------------------------------------------
     def post_chains(self, text: str, sent: Span, ents: list[Span], parts: list[Span] = ()) -> list[Rel]:
         out: list[Rel] = []
         places = {(s.start_char, s.end_char) for s in parts if s.label_ == "District"}
         people = [e for e in ents if e.label_ == "Person"]
-        bodies = [e for e in ents if e.label_ in ("Organization", "District", "Enterprise")]
+        bodies = [e for e in ents if e.label_ in BODIES]
         chains: dict[int, list[tuple[End | None, str]]] = {}
         for p in people:
             items = self._chain(text, sent.start_char, p.start_char, bodies)
@@ -135,7 +483,7 @@ class RelationRules:
                 chain.append((current, text[start:end]))
         return chain
 
-    # -- locatedIn / invests from the shape of a name ----------------------------------------
+    # -- rules: locatedIn / invests from the shape of a name -------------------------------
     def name_structure(self, doc: Doc, text: str, ents: list[Span], inner: list[Span],
                        nested: list[Span]) -> list[Rel]:
         out: list[Rel] = []
@@ -168,13 +516,41 @@ class RelationRules:
                 out.append(Rel(end, (place.start_char, place.end_char, "District"), "locatedIn", None, None, 0.8))
         return out
 
-    @staticmethod
-    def with_amounts(sent: Span, rels: list[Rel]) -> list[Rel]:
-        m = AMOUNT.search(sent.text)
-        if not m or COUNTED.search(sent.text):
-            return rels  # 总投资380亿元的42个项目: a total over many projects, not this one's
-        amount = yuan(m.group(1), m.group(2))
-        return [r._replace(amount=amount) if r.label == "invests" and r.amount is None else r for r in rels]
+def with_amounts(text: str, rels: list[Rel]) -> list[Rel]:
+    """An amount goes on the invests relations of the one project it precedes or follows
+    ("投资5亿元的甲项目，投资0.6亿元的乙项目"); a total over several projects goes nowhere."""
+    amounts: dict[tuple[int, int], int | None] = {}
+    for r in rels:
+        if r.label == "invests" and r.tail[:2] not in amounts:
+            amounts[r.tail[:2]] = project_amount(text, r.tail[0], r.tail[1])
+    return [r._replace(amount=amounts.get(r.tail[:2])) if r.label == "invests" and r.amount is None else r
+            for r in rels]
+
+
+def project_amount(text: str, start: int, end: int) -> int | None:
+    """The amount written right before (投资5亿元的|甲) or right after (甲|项目，总投资5亿元) one
+    project mention, within its clause; None where the clause counts projects (总投资…的3个项目)."""
+    clause_start = max(text.rfind(c, 0, start) for c in "，。；！？\n、：") + 1
+    before = text[clause_start:start]
+    m = AMOUNT_BEFORE.search(before)
+    if m and not COUNTED.search(before[m.end():]):
+        return yuan(m.group(1), m.group(2))
+    m = AMOUNT_AFTER.match(text, end, min(len(text), end + 30))
+    if m:
+        return yuan(m.group(1), m.group(2))
+    return None
+
+
+def _bucket(n: int) -> str:
+    return "0" if n == 0 else "1" if n == 1 else "2-3" if n <= 3 else "4-7" if n <= 7 else \
+        "8-15" if n <= 15 else "16-31" if n <= 31 else "32+"
+
+
+def _unique(spans: list[Span]) -> list[Span]:
+    seen: dict[tuple[int, int], Span] = {}
+    for s in spans:
+        seen.setdefault((s.start_char, s.end_char), s)
+    return list(seen.values())
 
 
 def _by_sentence(doc: Doc, spans: list[Span]) -> dict[int, list[Span]]:
@@ -189,6 +565,7 @@ def _by_sentence(doc: Doc, spans: list[Span]) -> dict[int, list[Span]]:
     return out
 
 
-@Language.factory("kg_relations", requires=["doc.ents", "doc.sents"], assigns=["doc._.relations"])
-def make_relations(nlp: Language, name: str) -> RelationRules:
-    return RelationRules(name)
+@Language.factory("kg_relations", requires=["doc.ents", "doc.sents"], assigns=["doc._.relations"],
+                  default_config={"model": None, "threshold": 0.5})
+def make_relations(nlp: Language, name: str, model: str | None, threshold: float) -> RelationExtractor:
+    return RelationExtractor(name, model, threshold)

@@ -1,0 +1,214 @@
+"""Train and measure `kg_relations` on the annotated news (`kg train`, benchmarks).
+
+Examples are the component's own candidates (entity pairs with sparse features) in the
+training articles, labelled by the gold: a pair is positive for a relation when both ends
+name gold entities (name or alias) that the gold relates so. Each article is read twice, with
+oracle entities (the gold names projected onto the text) and with the pipeline's own, so the
+model learns from clean pairs and from the pairs it will really see. One logistic regression
+per relation (scikit-learn, liblinear); the weights are stored as JSON by the component.
+
+Model selection uses cross-validation by file over the training part of
+kg/training/news_split.json; the evaluation part is only ever scored, never tuned on.
+"""
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from kg.evaluate import Gold, score
+from kg.extract import extract
+from kg.ingest import read_article
+from kg.pipeline.entities import RULES_KEY
+from kg.pipeline.relations import LABELS, NESTED_KEY, Candidate, LinearModel, Rel, RelationExtractor
+from kg.resolve import norm
+from kg.types import Article
+
+SPLIT = Path(__file__).with_name("news_split.json")
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+
+
+@dataclass
+class Item:
+    """One article read in one mode, with its candidates computed once."""
+    stem: str
+    article: Article
+    gold: dict
+    doc: Doc
+    mode: str                      # "oracle" or "pipeline"
+    cands: dict[str, dict[tuple[str, str], Candidate]]
+    rule_rels: list[Rel]
+
+
+def corpus(shared: Path = SHARED, part: str = "train") -> list[tuple[str, Path, Path]]:
+    """(stem, article, gold) of one part of the news split, or "samples" for the 3 sample articles."""
+    if part == "samples":
+        return [(g.stem, shared / "corpus" / f"{g.stem}.txt", g) for g in sorted((shared / "gold").glob("*.json"))]
+    names = json.loads(SPLIT.read_text("utf-8"))[part]
+    return [(Path(n).stem, shared / "news" / "articles" / n, shared / "news" / "gold" / f"{Path(n).stem}.json")
+            for n in names]
+
+
+def oracle_doc(nlp: Language, text: str, gold: dict) -> Doc:
+    """The text with the gold entities as its entities: every occurrence of a name or alias,
+    longest first; the outermost in doc.ents, the ones inside them in the nested group."""
+    doc = nlp.make_doc(text)
+    for name in ("sentencizer",):
+        doc = nlp.get_pipe(name)(doc)
+    forms = sorted(((norm(f), e["type"]) for e in gold["entities"] for f in [e["name"], *e.get("aliases", [])]
+                    if len(norm(f)) >= 2), key=lambda ft: -len(ft[0]))
+    found: dict[tuple[int, int], str] = {}
+    for form, etype in forms:
+        for m in re.finditer(re.escape(form), text):
+            found.setdefault((m.start(), m.end()), etype)
+    spans = [doc.char_span(s, e, t, alignment_mode="expand") for (s, e), t in found.items()]
+    spans = [s for s in spans if s is not None]
+    spans.sort(key=lambda s: (-(s.end_char - s.start_char), s.start_char))
+    outer, taken = [], set()
+    for s in spans:
+        if taken.isdisjoint(range(s.start, s.end)):
+            outer.append(s)
+            taken.update(range(s.start, s.end))
+    outer_keys = {(s.start_char, s.end_char) for s in outer}
+    doc.ents = sorted(outer, key=lambda s: s.start)
+    inner = [s for s in spans if (s.start_char, s.end_char) not in outer_keys
+             and any(o.start_char <= s.start_char and s.end_char <= o.end_char for o in outer)]
+    doc.spans[RULES_KEY] = spans
+    doc.spans[NESTED_KEY] = inner
+    return doc
+
+
+def load_items(nlp: Language, files: list[tuple[str, Path, Path]], modes: tuple[str, ...] = ("oracle", "pipeline")) -> list[Item]:
+    rel = nlp.get_pipe("kg_relations")
+    items: list[Item] = []
+    articles = [(stem, read_article(path), json.loads(gold.read_text("utf-8"))) for stem, path, gold in files]
+    for mode in modes:
+        if mode == "oracle":
+            docs = [oracle_doc(nlp, a.text, g) for _, a, g in articles]
+        else:
+            docs = list(nlp.pipe((a.text for _, a, _ in articles), disable=["kg_relations"]))
+        for (stem, article, gold), doc in zip(articles, docs):
+            cands, rule_rels = rel.candidates(doc)
+            items.append(Item(stem, article, gold, doc, mode, cands, rule_rels))
+    return items
+
+
+def labelled(items: list[Item]) -> dict[str, tuple[list[set[str]], list[int]]]:
+    """Per relation: the candidates' features and whether the gold holds the pair."""
+    out: dict[str, tuple[list[set[str]], list[int]]] = {label: ([], []) for label in LABELS}
+    for it in items:
+        gold = Gold(it.gold)
+        ids = lambda g: {i for s in g.spans for i in gold.ids(s.text) if not i.startswith("?")}
+        for label, pairs in it.cands.items():
+            X, y = out[label]
+            for c in pairs.values():
+                X.append(c.feats)
+                y.append(int(any((h, label, t) in gold.rels for h in ids(c.head) for t in ids(c.tail))))
+    return out
+
+
+def fit(items: list[Item], C: float = 0.3, thresholds: dict[str, float] | None = None) -> LinearModel:
+    """One L2 logistic regression per relation; weights kept as a plain dict."""
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    model = LinearModel(threshold=dict(thresholds or {}))
+    for label, (X, y) in labelled(items).items():
+        if len(set(y)) < 2:
+            continue
+        vec = DictVectorizer()
+        matrix = vec.fit_transform([{f: 1 for f in feats} for feats in X])
+        clf = LogisticRegression(C=C, solver="liblinear", max_iter=1000).fit(matrix, y)
+        model.weights[label] = {f: round(float(w), 4) for f, w in zip(vec.feature_names_, clf.coef_[0])
+                                if abs(w) >= 1e-3}
+        model.bias[label] = float(clf.intercept_[0])
+    return model
+
+
+def predictions(nlp: Language, items: list[Item], model: LinearModel) -> dict[str, dict]:
+    """Gold-format predictions per article: with oracle entities the gold's own entities and
+    the relations' ends as written; with the pipeline's entities the full extraction."""
+    rel: RelationExtractor = nlp.get_pipe("kg_relations")
+    out = {}
+    for it in items:
+        rels = rel.decide(it.doc.text, it.cands, it.rule_rels, model)
+        if it.mode == "oracle":
+            text = it.doc.text
+            out[it.stem] = {"entities": it.gold["entities"],
+                            "relations": [{"head": text[r.head[0]:r.head[1]], "relation": r.label,
+                                           "tail": text[r.tail[0]:r.tail[1]]} for r in rels]}
+        else:
+            it.doc._.relations = [tuple(r) for r in rels]
+            out[it.stem] = extract(it.doc, it.article).to_gold()
+    return out
+
+
+def scores(nlp: Language, items: list[Item], model: LinearModel, gold_dir: Path) -> dict[str, dict]:
+    """Relation scores per mode ("oracle", "pipeline") through kg.evaluate (= shared/tools/score.py)."""
+    out = {}
+    for mode in sorted({it.mode for it in items}):
+        chosen = [it for it in items if it.mode == mode]
+        preds = predictions(nlp, chosen, model)
+        res = score_dir(gold_dir, preds, {it.stem for it in chosen})
+        out[mode] = res
+    return out
+
+
+def score_dir(gold_dir: Path | list[Path], preds: dict[str, dict], stems: set[str]) -> dict:
+    """kg.evaluate.score over only the given articles' gold files."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        dirs = gold_dir if isinstance(gold_dir, list) else [gold_dir]
+        for d in dirs:
+            for g in d.glob("*.json"):
+                if g.stem in stems:
+                    (Path(tmp) / g.name).write_text(g.read_text("utf-8"), "utf-8")
+        return score(Path(tmp), preds)
+
+
+def cross_validate(nlp: Language, items: list[Item], gold_dirs: list[Path], folds: int = 4, C: float = 0.3,
+                   thresholds: dict[str, float] | None = None, seed: int = 7) -> dict[str, dict]:
+    """Relation scores of models each trained without one fold of files, pooled over folds."""
+    stems = sorted({it.stem for it in items})
+    random.Random(seed).shuffle(stems)
+    preds: dict[str, dict[str, dict]] = {}
+    for k in range(folds):
+        held = set(stems[k::folds])
+        model = fit([it for it in items if it.stem not in held], C, thresholds)
+        for mode in {it.mode for it in items}:
+            preds.setdefault(mode, {}).update(
+                predictions(nlp, [it for it in items if it.stem in held and it.mode == mode], model))
+    return {mode: score_dir(gold_dirs, p, set(stems)) for mode, p in preds.items()}
+
+
+def train(nlp: Language, shared: Path = SHARED, output: Path | None = None, fraction: float = 1.0,
+          C: float = 0.3, seed: int = 7) -> LinearModel:
+    """Fit on the training part of the news split (a `fraction` of its files) plus the sample
+    articles; write the model into `output` (the component's to_disk) when given."""
+    files = corpus(shared, "train")
+    if fraction < 1.0:
+        files = random.Random(seed).sample(files, max(1, round(len(files) * fraction)))
+    items = load_items(nlp, files + corpus(shared, "samples"))
+    model = fit(items, C)
+    if output is not None:
+        rel: RelationExtractor = nlp.get_pipe("kg_relations")
+        rel.model = model
+        rel.to_disk(output)
+    return model
+
+
+def learning_curve(nlp: Language, shared: Path = SHARED, fractions: tuple[float, ...] = (0.25, 0.5, 1.0)) -> list[dict]:
+    """Evaluation-part relation scores (oracle and pipeline entities) after training on each
+    fraction of the training articles."""
+    evaluation = load_items(nlp, corpus(shared, "evaluation"))
+    rows = []
+    for fraction in fractions:
+        model = train(nlp, shared, fraction=fraction)
+        res = scores(nlp, evaluation, model, shared / "news" / "gold")
+        rows.append({"fraction": fraction, **{mode: r["relations"] for mode, r in res.items()}})
+    return rows
