@@ -122,7 +122,8 @@ def fit(items: list[Item], C: float = 0.3, thresholds: dict[str, float] | None =
         if len(set(y)) < 2:
             continue
         vec = DictVectorizer()
-        matrix = vec.fit_transform([{f: 1 for f in feats} for feats in X])
+        matrix = vec.fit_transform([{f: 1 for f in feats} for feats in X]).tocsr()
+        matrix.indices, matrix.indptr = matrix.indices.astype("int32"), matrix.indptr.astype("int32")  # liblinear
         clf = LogisticRegression(C=C, solver="liblinear", max_iter=1000).fit(matrix, y)
         model.weights[label] = {f: round(float(w), 4) for f, w in zip(vec.feature_names_, clf.coef_[0])
                                 if abs(w) >= 1e-3}
