@@ -116,12 +116,31 @@ class Group:
 
 
 @dataclass
+class Instance:
+    """One pair of mentions in one sentence."""
+    feats: set[str]
+    ends: tuple[End, End]
+    role: str | None = None
+
+
+@dataclass
 class Candidate:
+    """A pair of entities: what holds wherever they are (`feats`) and each shared sentence's
+    own features; a relation holds where at least one view of it says so (the max)."""
     head: Group
     tail: Group
     feats: set[str] = field(default_factory=set)
-    ends: tuple[End, End] | None = None      # the mentions of the first shared sentence
-    role: str | None = None
+    instances: list[Instance] = field(default_factory=list)
+    views: list[tuple[frozenset[str], Instance | None]] = field(default_factory=list)
+
+    def finish(self) -> None:
+        """The feature sets to score, each also conjoined with the head's type."""
+        self.feats.add(f"n_cooc={min(len(self.instances), 3)}")
+        both = lambda fs: frozenset(fs | {f"{self.head.type}:{f}" for f in fs})
+        self.views = [(both(self.feats | i.feats), i) for i in self.instances] or [(both(self.feats), None)]
+
+    def best(self, model: LinearModel, label: str) -> tuple[float, Instance | None]:
+        return max(((model.prob(label, fs), i) for fs, i in self.views), key=lambda pi: pi[0])
 
 
 class RelationExtractor:
@@ -166,15 +185,17 @@ class RelationExtractor:
         for label, pairs in cands.items():
             threshold = model.threshold.get(label, self.default_threshold)
             for c in pairs.values():
-                p = model.prob(label, c.feats)
+                p, inst = c.best(model, label)
                 if label in ("leads", "worksFor"):  # one post per person and body
                     other = "worksFor" if label == "leads" else "leads"
                     rival = cands[other].get((c.head.key, c.tail.key))
-                    if rival is not None and model.prob(other, rival.feats) > p:
+                    if rival is not None and rival.best(model, other)[0] > p:
                         continue
                 if p >= threshold:
-                    head, tail = c.ends or (c.head.end, c.tail.end)
-                    out.append(Rel(head, tail, label, c.role, None, round(p, 3)))
+                    head, tail = inst.ends if inst else (c.head.end, c.tail.end)
+                    role = inst.role if inst else None
+                    role = role or next((i.role for i in c.instances if i.role), None)
+                    out.append(Rel(head, tail, label, role, None, round(p, 3)))
         return with_amounts(text, out)
 
     def candidates(self, doc: Doc) -> tuple[dict[str, dict[tuple[str, str], Candidate]], list[Rel]]:
@@ -237,13 +258,11 @@ class RelationExtractor:
                         rule = rules.get(((a.start_char, a.end_char), (b.start_char, b.end_char), label))
                         if rule is not None:
                             f.add("rule")
-                            c.role = c.role or rule.role
                         for other in LABELS:
                             if other != label and ((a.start_char, a.end_char), (b.start_char, b.end_char), other) in rules:
                                 f.add(f"rule={other}")
-                        c.feats |= f
-                        if c.ends is None or rule is not None:
-                            c.ends = ((a.start_char, a.end_char, h.type), (b.start_char, b.end_char, t.type))
+                        ends = ((a.start_char, a.end_char, h.type), (b.start_char, b.end_char, t.type))
+                        c.instances.append(Instance(f, ends, rule.role if rule else None))
         # article-level pairs
         home, city, province = places.get("home"), places.get("city"), places.get("province")
         for g in groups.values():
@@ -263,10 +282,10 @@ class RelationExtractor:
                 c = candidate("worksFor", g, place)
                 if c is not None:
                     c.feats.add(f"leader_list={level}")
-                    c.role = c.role or f"{level}领导"
-        for label in LABELS:  # every feature also conjoined with the head's type
+                    c.instances = c.instances or [Instance(set(), (g.end, place.end), f"{level}领导")]
+        for label in LABELS:
             for c in cands[label].values():
-                c.feats |= {f"{c.head.type}:{f}" for f in c.feats}
+                c.finish()
         return cands, rule_rels
 
     # -- features -----------------------------------------------------------------------------

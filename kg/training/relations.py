@@ -98,36 +98,45 @@ def load_items(nlp: Language, files: list[tuple[str, Path, Path]], modes: tuple[
     return items
 
 
-def labelled(items: list[Item]) -> dict[str, tuple[list[set[str]], list[int]]]:
-    """Per relation: the candidates' features and whether the gold holds the pair."""
-    out: dict[str, tuple[list[set[str]], list[int]]] = {label: ([], []) for label in LABELS}
+def labelled(items: list[Item], model: LinearModel | None = None) -> dict[str, tuple[list[frozenset[str]], list[int]]]:
+    """Per relation: feature sets and whether the gold holds the pair. Every view of a
+    negative pair is a negative; a positive pair gives all its views, or, given a first
+    model, only the view that model finds likeliest (the sentence that states it)."""
+    out: dict[str, tuple[list[frozenset[str]], list[int]]] = {label: ([], []) for label in LABELS}
     for it in items:
         gold = Gold(it.gold)
         ids = lambda g: {i for s in g.spans for i in gold.ids(s.text) if not i.startswith("?")}
         for label, pairs in it.cands.items():
             X, y = out[label]
             for c in pairs.values():
-                X.append(c.feats)
-                y.append(int(any((h, label, t) in gold.rels for h in ids(c.head) for t in ids(c.tail))))
+                positive = any((h, label, t) in gold.rels for h in ids(c.head) for t in ids(c.tail))
+                views = [fs for fs, _ in c.views]
+                if positive and model and label in model.weights and len(views) > 1:
+                    views = [max(views, key=lambda fs: model.prob(label, fs))]
+                X += views
+                y += [int(positive)] * len(views)
     return out
 
 
-def fit(items: list[Item], C: float = 0.3, thresholds: dict[str, float] | None = None) -> LinearModel:
+def fit(items: list[Item], C: float = 0.3, thresholds: dict[str, float] | None = None, rounds: int = 2) -> LinearModel:
     """One L2 logistic regression per relation; weights kept as a plain dict."""
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    model = LinearModel(threshold=dict(thresholds or {}))
-    for label, (X, y) in labelled(items).items():
-        if len(set(y)) < 2:
-            continue
-        vec = DictVectorizer()
-        matrix = vec.fit_transform([{f: 1 for f in feats} for feats in X]).tocsr()
-        matrix.indices, matrix.indptr = matrix.indices.astype("int32"), matrix.indptr.astype("int32")  # liblinear
-        clf = LogisticRegression(C=C, solver="liblinear", max_iter=1000).fit(matrix, y)
-        model.weights[label] = {f: round(float(w), 4) for f, w in zip(vec.feature_names_, clf.coef_[0])
-                                if abs(w) >= 1e-3}
-        model.bias[label] = float(clf.intercept_[0])
+    model = None
+    for _ in range(rounds):
+        new = LinearModel(threshold=dict(thresholds or {}))
+        for label, (X, y) in labelled(items, model).items():
+            if len(set(y)) < 2:
+                continue
+            vec = DictVectorizer()
+            matrix = vec.fit_transform([dict.fromkeys(feats, 1) for feats in X]).tocsr()
+            matrix.indices, matrix.indptr = matrix.indices.astype("int32"), matrix.indptr.astype("int32")  # liblinear
+            clf = LogisticRegression(C=C, solver="liblinear", max_iter=1000).fit(matrix, y)
+            new.weights[label] = {f: round(float(w), 4) for f, w in zip(vec.feature_names_, clf.coef_[0])
+                                  if abs(w) >= 1e-3}
+            new.bias[label] = float(clf.intercept_[0])
+        model = new
     return model
 
 
