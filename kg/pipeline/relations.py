@@ -110,6 +110,10 @@ class Group:
         return self.spans[0].text
 
     @property
+    def forms(self) -> set[str]:
+        return {norm(s.text) for s in self.spans}
+
+    @property
     def end(self) -> End:
         s = self.spans[0]
         return (s.start_char, s.end_char, self.type)
@@ -219,7 +223,7 @@ class RelationExtractor:
                     known.add((start, end))
         doc.spans[NESTED_KEY] = nested
         spans = _unique(all_ents + nested)
-        groups = self.groups(spans)
+        groups = self.groups(text, spans)
         of_span = {(s.start_char, s.end_char): g for g in groups.values() for s in g.spans}
         places = self.article_places(text, groups)
         rules = {(r.head[:2], r.tail[:2], r.label): r for r in rule_rels}
@@ -276,8 +280,8 @@ class RelationExtractor:
                     c = candidate(label, g, home)
                     if c is not None:
                         c.feats |= {f"p_title={t}" for t in self.person_titles(text, g)}
-                        c.feats |= {f"p_title_level_match" for t in self.person_titles(text, g)
-                                    if t[:1] == norm(home.text)[-1:] or t[:2] == "常务"}
+                        c.feats |= {"p_title_level_match" for t in self.person_titles(text, g)
+                                    if any(t[:1] == f[-1:] for f in home.forms) or t[:2] == "常务"}
             for level, place in places.get("leaders", {}).get(g.key, []):
                 c = candidate("worksFor", g, place)
                 if c is not None:
@@ -297,7 +301,9 @@ class RelationExtractor:
             out |= {m.group() for m in self.title_re.finditer(before) if m.end() == len(before)}
         return out
 
-    def groups(self, spans: list[Span]) -> dict[str, Group]:
+    def groups(self, text: str, spans: list[Span]) -> dict[str, Group]:
+        """Mentions grouped into entities by normalised name (a project without its phase or
+        generic tail, a division by its code: 胶州 = 胶州市)."""
         out: dict[str, Group] = {}
         for s in sorted(spans, key=lambda s: s.start_char):
             key = self.group_key(s.text, s.label_)
@@ -314,37 +320,44 @@ class RelationExtractor:
         key = norm(surface)
         if label == "Project":
             return "P:" + canonical_project(key)
-        div = self.lex.divisions.get(key) if label == "District" else None
+        div = None
+        if label == "District":  # 保康 = 保康县: a county's own short form is not in the lexicon
+            div = next((self.lex.divisions[f] for f in (key, key + "县", key + "区", key + "市")
+                        if f in self.lex.divisions), None)
         return f"D:{div.code}" if div is not None else f"{label[0]}:{key}"
+
+    def division(self, g: Group) -> "lexicon.Division | None":
+        """The lexicon's division for any form of the entity (longest form first)."""
+        return next((self.lex.divisions[f] for f in sorted(g.forms, key=len, reverse=True)
+                     if f in self.lex.divisions), None)
 
     def article_places(self, text: str, groups: dict[str, Group]) -> dict:
         """The article's home district, its city and province; leader lists (区领导甲、乙)."""
         lex = self.lex
-        districts = [g for g in groups.values() if g.type == "District" and norm(g.text) not in lex.countries]
-        div = lambda g: lex.divisions.get(norm(g.text))
+        districts = [g for g in groups.values() if g.type == "District" and not g.forms & lex.countries]
+        div = self.division
         own = Counter(m.group(1) for m in re.finditer(r"(?:我|本|全)(区|县|市|镇|乡|州|旗)", text))
         zones = [g for g in districts if div(g) is None or div(g).level == 3]
 
         def rank(g: Group) -> tuple:
-            name = norm(g.text)
-            return (bool(own) and name[-1:] in own, name.endswith("新区") or div(g) is not None,
-                    len(g.spans), len(name))
+            return (any(f[-1:] in own for f in g.forms), any(f.endswith("新区") for f in g.forms) or div(g) is not None,
+                    len(g.spans), max(map(len, g.forms)))
         home = max(zones, key=rank, default=None)
         cities = [g for g in districts if div(g) is not None and div(g).level == 2]
         city = max(cities, key=lambda g: len(g.spans), default=None)
-        if home is not None and div(home) is not None and lex.parent(norm(home.text)) is not None:
-            parent = lex.parent(norm(home.text))
+        if home is not None and div(home) is not None and lex.parent(div(home).name) is not None:
+            parent = lex.parent(div(home).name)
             city = next((g for g in cities if div(g) == parent), city)
         provinces = [g for g in districts if div(g) is not None and div(g).level == 1]
         province = max(provinces, key=lambda g: len(g.spans), default=None)
-        if city is not None and lex.parent(norm(city.text)) is not None:
-            province = next((g for g in provinces if div(g) == lex.parent(norm(city.text))), province)
+        if city is not None and lex.parent(div(city).name) is not None:
+            province = next((g for g in provinces if div(g) == lex.parent(div(city).name)), province)
         out: dict = {"home": home, "city": city, "province": province, "own": own}
         leaders: dict[str, list[tuple[str, Group]]] = defaultdict(list)
         people = {norm(g.text): g for g in groups.values() if g.type == "Person"}
         for m in LEADER_LIST.finditer(text):
             level = m.group(1)
-            place = city if level == "市" and not (home and norm(home.text).endswith("市")) else home
+            place = city if level == "市" and not (home and any(f.endswith("市") for f in home.forms)) else home
             if level == "省":
                 place = province
             pos = m.end()
@@ -372,10 +385,10 @@ class RelationExtractor:
                 f.add(f"h_{role}")
         if places.get("own"):
             f.add("own=" + "".join(sorted(places["own"])))
-        hd, td = lex.divisions.get(hn), lex.divisions.get(tn)
+        hd, td = (self.division(h), self.division(t)) if h.type == t.type == "District" else (None, self.division(t))
         if hd is not None and td is not None:
             f.add(f"lex_levels={hd.level}{td.level}")
-            parent = lex.parent(hn)
+            parent = lex.parent(hd.name)
             if parent == td:
                 f.add("lex_parent")
             elif parent is not None and lex.parent(parent.name) == td:
@@ -386,7 +399,7 @@ class RelationExtractor:
             f.add(f"t_level={td.level}")
         else:
             f.add("t_unlisted")
-        if any(hn.startswith(a) for a in {tn, norm(t.text).rstrip("区县市镇乡")} if len(a) >= 2):
+        if any(hf.startswith(a) for hf in h.forms for tf in t.forms for a in (tf, tf.rstrip("区县市镇乡")) if len(a) >= 2):
             f.add("h_starts_with_t")
         if re.match(r"(新区|区|市|县|镇|乡|州|旗|省)", hn) and h.type == "Organization":
             f.add("relative=" + re.match(r"新区|区|市|县|镇|乡|州|旗|省", hn).group())
@@ -414,6 +427,18 @@ class RelationExtractor:
         f.add(f"gap={_bucket(gap)}")
         if gap <= 8:
             f.add(f"between={between}")
+        # the words between with the entities between written as their type: 的[P]、[P]、
+        pattern, pos = [], first.end_char
+        for s in sorted((s for s in members if s.start_char >= first.end_char and s.end_char <= second.start_char),
+                        key=lambda s: (s.start_char, -s.end_char)):
+            if s.start_char >= pos and s.end_char <= second.start_char:
+                pattern.append(text[pos:s.start_char])
+                pattern.append(f"[{s.label_[0]}]")
+                pos = s.end_char
+        pattern.append(text[pos:second.start_char])
+        shape = re.sub(r"(\[P\](项目|工程)?、)+", "[P]、", "".join(pattern))
+        if len(shape) <= 16:
+            f.add(f"shape={shape}")
         f |= {f"btw_has={w}" for w in CUES if w in between}
         inside = [s for s in members if s.start_char >= first.end_char and s.end_char <= second.start_char]
         f.add(f"ents_between={min(len(inside), 3)}")
