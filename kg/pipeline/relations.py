@@ -50,6 +50,7 @@ AMOUNT = r"(?:总投资|投资总额|计划投资|投资金额|投资)(?:约|超
 AMOUNT_BEFORE = re.compile(AMOUNT + r"(?:的|建设的|打造的)?[“”\"]?$")  # 投资5亿元的|甲项目
 AMOUNT_AFTER = re.compile(r"^[”\"]?(?:项目|工程)?[”\"]?[，,（(：:]?(?:项目)?" + AMOUNT)  # 甲项目，总投资5亿元
 GOVERNMENT_HEAD = re.compile(r"(省|市|区|县|镇|乡|州|旗)长$")
+GOVERNMENT_POST = re.compile(r"(省|市|区|县|镇|乡|州|旗)长$|秘书长$")  # heads, deputies (副…长) and 秘书长
 COUNTED = re.compile(r"[\d一二三四五六七八九十百千]+(?:个|项|批)")
 LEADER_LIST = re.compile(r"(区|市|县|省|州|旗|镇)(?:委)?领导")
 # words in a sentence that say how its entities relate (features, not rules)
@@ -208,13 +209,14 @@ class RelationExtractor:
         sents = [(s.start_char, s.end_char) for s in doc.sents]
         sent_starts = [s for s, _ in sents]
         rule_rels: list[Rel] = []
+        bare: dict[tuple[int, int], list[str]] = {}
         nested: list[Span] = list(doc.spans.get(NESTED_KEY, []))
         all_ents = list(doc.ents)  # doc.ents and doc.spans build new Spans on every access
         inner = list(doc.spans.get(RULES_KEY, []))
         by_sent_ents, by_sent_parts = _by_sentence(doc, all_ents), _by_sentence(doc, inner)
         for sent in doc.sents:
             ents, parts = by_sent_ents.get(sent.start, []), by_sent_parts.get(sent.start, [])
-            rule_rels += self.post_chains(text, sent, ents, parts) + self.name_structure(doc, text, ents, parts, nested)
+            rule_rels += self.post_chains(text, sent, ents, parts, bare) + self.name_structure(doc, text, ents, parts, nested)
         known = {(s.start_char, s.end_char) for s in all_ents + nested}
         for r in rule_rels:  # a place inside a committee's name (胶州 in 胶州市委) that a rule names
             for start, end, label in (r.head, r.tail):
@@ -275,13 +277,19 @@ class RelationExtractor:
                     candidate("locatedIn", g, place)
             if home is not None:
                 candidate("invests", home, g)
-            if g.type == "Person" and home is not None:  # 区长某某: the head of the unnamed home
+            titles = [t for sp in g.spans for t in bare.get((sp.start_char, sp.end_char), [])] \
+                if g.type == "Person" else []
+            for role, place in (("home", home), ("city", city)):
+                if not titles or place is None:
+                    continue  # 区长某某: the head of the article's own, unnamed place
+                level = {f[-1:] for f in place.forms} | {d.name[-1:] for d in [self.division(place)] if d}
                 for label in ("leads", "worksFor"):
-                    c = candidate(label, g, home)
+                    c = candidate(label, g, place)
                     if c is not None:
-                        c.feats |= {f"p_title={t}" for t in self.person_titles(text, g)}
-                        c.feats |= {"p_title_level_match" for t in self.person_titles(text, g)
-                                    if any(t[:1] == f[-1:] for f in home.forms) or t[:2] == "常务"}
+                        c.feats |= {f"bare={t}" for t in titles} | {f"bare_{role}"}
+                        c.feats |= {"bare_gov_head_match" for t in titles if GOVERNMENT_HEAD.search(t) and t[-2] in level}
+                        c.feats |= {"bare_deputy_match" for t in titles if "副" in t and t[-2:-1] in level}
+                        c.instances = c.instances or [Instance(set(), (g.end, place.end), "、".join(titles))]
             for level, place in places.get("leaders", {}).get(g.key, []):
                 c = candidate("worksFor", g, place)
                 if c is not None:
@@ -293,14 +301,6 @@ class RelationExtractor:
         return cands, rule_rels
 
     # -- features -----------------------------------------------------------------------------
-    def person_titles(self, text: str, g: Group) -> set[str]:
-        """The titles written right before any mention of a person."""
-        out = set()
-        for s in g.spans:
-            before = text[max(0, s.start_char - 8):s.start_char]
-            out |= {m.group() for m in self.title_re.finditer(before) if m.end() == len(before)}
-        return out
-
     def groups(self, text: str, spans: list[Span]) -> dict[str, Group]:
         """Mentions grouped into entities by normalised name (a project without its phase or
         generic tail, a division by its code: 胶州 = 胶州市)."""
@@ -462,7 +462,10 @@ class RelationExtractor:
         return f
 
     # -- rules: leads / worksFor from post chains ------------------------------------------
-    def post_chains(self, text: str, sent: Span, ents: list[Span], parts: list[Span] = ()) -> list[Rel]:
+    def post_chains(self, text: str, sent: Span, ents: list[Span], parts: list[Span] = (),
+                    bare: dict[tuple[int, int], list[str]] | None = None) -> list[Rel]:
+        """leads / worksFor along each person's chain of posts; `bare` collects the titles that
+        name no body (县长某某, 县委副书记、县长某某): posts of the article's own place."""
         out: list[Rel] = []
         places = {(s.start_char, s.end_char) for s in parts if s.label_ == "District"}
         people = [e for e in ents if e.label_ == "Person"]
@@ -483,7 +486,13 @@ class RelationExtractor:
                     # 胶州市委副书记、市长: the mayor heads the city, not the party committee
                     place = max(((a, b) for a, b in places if a == body[0] and b < body[1]),
                                 key=lambda ab: ab[1], default=None)
+                    if place is None and bare is not None and text[body[0]] in "区市县镇乡州旗" \
+                            and body[1] - body[0] <= 3:
+                        bare.setdefault((p.start_char, p.end_char), []).append(title)
+                        continue  # 县委副书记、县长: the head of the (unnamed) county
                     body = (place[0], place[1], "District") if place else body
+                if body is None and bare is not None and GOVERNMENT_POST.search(title):
+                    bare.setdefault((p.start_char, p.end_char), []).append(title)
                 merged.setdefault(body, []).append(title)
             for body, titles in merged.items():
                 if body is None:
