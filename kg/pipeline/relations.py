@@ -45,6 +45,7 @@ SIGNATURES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "locatedIn": (frozenset({"District", "Organization", "Enterprise", "Project"}), frozenset({"District"})),
     "invests": (frozenset({"Enterprise", "Organization", "District"}), frozenset({"Project"})),
 }
+MAX_GAP = 80  # characters between two mentions of a sentence-level candidate
 CONNECTOR = re.compile(r"^[、，,（）()\s兼]*$")
 AMOUNT = r"(?:总投资|投资总额|计划投资|投资金额|投资)(?:约|超|达|近|为)?(\d+(?:\.\d+)?)\s*(亿|万)?元"
 AMOUNT_BEFORE = re.compile(AMOUNT + r"(?:的|建设的|打造的)?[“”\"]?$")  # 投资5亿元的|甲项目
@@ -106,13 +107,14 @@ class Group:
     type: str
     spans: list[Span]
 
-    @property
-    def text(self) -> str:
-        return self.spans[0].text
+    forms: set[str] = field(default_factory=set)   # normalised surface forms
+    text: str = ""                                  # the first mention's
 
-    @property
-    def forms(self) -> set[str]:
-        return {norm(s.text) for s in self.spans}
+    def add(self, span: Span) -> None:
+        self.spans.append(span)
+        text = span.text  # Span.text builds a string from the tokens on every access
+        self.forms.add(norm(text))
+        self.text = self.text or text
 
     @property
     def end(self) -> End:
@@ -177,8 +179,9 @@ class RelationExtractor:
         return doc
 
     def predict(self, doc: Doc) -> list[Rel]:
-        cands, rule_rels = self.candidates(doc)
-        return self.decide(doc.text, cands, rule_rels, self.model)
+        text = doc.text  # built from the tokens on every access
+        cands, rule_rels = self.candidates(doc, text)
+        return self.decide(text, cands, rule_rels, self.model)
 
     def decide(self, text: str, cands: dict[str, dict[tuple[str, str], "Candidate"]], rule_rels: list[Rel],
                model: LinearModel) -> list[Rel]:
@@ -203,18 +206,19 @@ class RelationExtractor:
                     out.append(Rel(head, tail, label, role, None, round(p, 3)))
         return with_amounts(text, out)
 
-    def candidates(self, doc: Doc) -> tuple[dict[str, dict[tuple[str, str], Candidate]], list[Rel]]:
+    def candidates(self, doc: Doc, text: str | None = None) -> tuple[dict[str, dict[tuple[str, str], Candidate]], list[Rel]]:
         """Candidate pairs per relation with their features, and the rules' own relations."""
-        text = doc.text  # rebuilt from the tokens on every access
-        sents = [(s.start_char, s.end_char) for s in doc.sents]
+        text = doc.text if text is None else text
+        sent_spans = list(doc.sents)  # doc.sents builds new Spans on every access
+        sents = [(s.start_char, s.end_char) for s in sent_spans]
         sent_starts = [s for s, _ in sents]
         rule_rels: list[Rel] = []
         bare: dict[tuple[int, int], list[str]] = {}
         nested: list[Span] = list(doc.spans.get(NESTED_KEY, []))
         all_ents = list(doc.ents)  # doc.ents and doc.spans build new Spans on every access
         inner = list(doc.spans.get(RULES_KEY, []))
-        by_sent_ents, by_sent_parts = _by_sentence(doc, all_ents), _by_sentence(doc, inner)
-        for sent in doc.sents:
+        by_sent_ents, by_sent_parts = _by_sentence(sent_spans, all_ents), _by_sentence(sent_spans, inner)
+        for sent in sent_spans:
             ents, parts = by_sent_ents.get(sent.start, []), by_sent_parts.get(sent.start, [])
             rule_rels += self.post_chains(text, sent, ents, parts, bare) + self.name_structure(doc, text, ents, parts, nested)
         known = {(s.start_char, s.end_char) for s in all_ents + nested}
@@ -251,24 +255,23 @@ class RelationExtractor:
             members.sort(key=lambda s: (s.start_char, -s.end_char))
             lo, hi = sents[i] if i >= 0 else (0, len(text))
             cue = {w for w in CUES if w in text[lo:hi]}
-            for a in members:
-                for b in members:
-                    if a is b:
+            for i, a in enumerate(members):
+                for j, b in enumerate(members):
+                    if i == j or max(a.start_char, b.start_char) - min(a.end_char, b.end_char) > MAX_GAP:
                         continue
                     h, t = of_span[(a.start_char, a.end_char)], of_span[(b.start_char, b.end_char)]
+                    f = None
                     for label in LABELS:
                         c = candidate(label, h, t)
                         if c is None:
                             continue
-                        f = self.mention_features(text, a, b, members, cue)
+                        if f is None:  # the same for every label
+                            f = self.mention_features(text, a, b, members[min(i, j) + 1:max(i, j)], cue)
+                            f |= {f"rule={x}" for x in LABELS
+                                  if ((a.start_char, a.end_char), (b.start_char, b.end_char), x) in rules}
                         rule = rules.get(((a.start_char, a.end_char), (b.start_char, b.end_char), label))
-                        if rule is not None:
-                            f.add("rule")
-                        for other in LABELS:
-                            if other != label and ((a.start_char, a.end_char), (b.start_char, b.end_char), other) in rules:
-                                f.add(f"rule={other}")
                         ends = ((a.start_char, a.end_char, h.type), (b.start_char, b.end_char, t.type))
-                        c.instances.append(Instance(f, ends, rule.role if rule else None))
+                        c.instances.append(Instance(f | {"rule"} if rule else f, ends, rule.role if rule else None))
         # article-level pairs
         home, city, province = places.get("home"), places.get("city"), places.get("province")
         for g in groups.values():
@@ -307,11 +310,7 @@ class RelationExtractor:
         out: dict[str, Group] = {}
         for s in sorted(spans, key=lambda s: s.start_char):
             key = self.group_key(s.text, s.label_)
-            g = out.get(key)
-            if g is None:
-                out[key] = Group(key, s.label_, [s])
-            else:
-                g.spans.append(s)
+            out.setdefault(key, Group(key, s.label_, [])).add(s)
         for g in out.values():  # the commonest type among its mentions
             g.type = Counter(s.label_ for s in g.spans).most_common(1)[0][0]
         return out
@@ -412,7 +411,8 @@ class RelationExtractor:
         return f
 
     def mention_features(self, text: str, a: Span, b: Span, members: list[Span], cue: set[str]) -> set[str]:
-        """What one shared sentence says about the pair (a = head mention, b = tail mention)."""
+        """What one shared sentence says about the pair (a = head mention, b = tail mention;
+        `members`: the sentence's mentions that start between them)."""
         f = {"cooc"} | {f"cue={w}" for w in cue}
         if b.start_char >= a.start_char and b.end_char <= a.end_char:
             f.add("t_in_h_start" if b.start_char == a.start_char else "t_in_h")
@@ -606,10 +606,10 @@ def _unique(spans: list[Span]) -> list[Span]:
     return list(seen.values())
 
 
-def _by_sentence(doc: Doc, spans: list[Span]) -> dict[int, list[Span]]:
+def _by_sentence(sents: list[Span], spans: list[Span]) -> dict[int, list[Span]]:
     """Spans grouped by the first token of their sentence (spans across a boundary dropped)."""
-    starts = [sent.start for sent in doc.sents]
-    ends = {sent.start: sent.end for sent in doc.sents}
+    starts = [sent.start for sent in sents]
+    ends = {sent.start: sent.end for sent in sents}
     out: dict[int, list[Span]] = {}
     for span in spans:
         first = starts[bisect_right(starts, span.start) - 1]
