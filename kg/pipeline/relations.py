@@ -109,6 +109,7 @@ class Group:
 
     forms: set[str] = field(default_factory=set)   # normalised surface forms
     text: str = ""                                  # the first mention's
+    division: "lexicon.Division | None | bool" = False  # False: not looked up yet
 
     def add(self, span: Span) -> None:
         self.spans.append(span)
@@ -274,12 +275,34 @@ class RelationExtractor:
                         c.instances.append(Instance(f | {"rule"} if rule else f, ends, rule.role if rule else None))
         # article-level pairs
         home, city, province = places.get("home"), places.get("city"), places.get("province")
+        zones = sorted(((s.start_char, of_span[(s.start_char, s.end_char)]) for s in spans if s.label_ == "District"
+                        and of_span[(s.start_char, s.end_char)] not in (home, city, province)), key=lambda z: z[0])
+        zone_starts = [z[0] for z in zones]
         for g in groups.values():
+            section = None
+            if g.type != "Person" and zones:  # the zone named last before it: a section's subject
+                first = g.spans[0].start_char
+                i = bisect_right(zone_starts, first - 1) - 1
+                while i >= 0 and zones[i][1] is g:
+                    i -= 1
+                if i >= 0:
+                    section = zones[i][1]
+                    where = bisect_right(sent_starts, zones[i][0]) - 1
+                    here = bisect_right(sent_starts, first) - 1
+                    lines = text.count("\n", zones[i][0], first)
+                    f = {f"section_sents={_bucket(here - where)}", f"section_lines={_bucket(lines)}",
+                         f"section_mentions={min(len(section.spans), 3)}"}
+                    if section.text.endswith(self.lex.zone_suffixes):
+                        f.add("section_is_zone")
+                    for label in ("locatedIn", "invests"):
+                        c = candidate(label, g, section) if label == "locatedIn" else candidate(label, section, g)
+                        if c is not None:
+                            c.feats |= f | {"section"}
             for place in (home, city, province):
-                if place is not None:
-                    candidate("locatedIn", g, place)
-            if home is not None:
-                candidate("invests", home, g)
+                if place is not None and (c := candidate("locatedIn", g, place)) is not None and section is not None:
+                    c.feats.add("has_section")
+            if home is not None and (c := candidate("invests", home, g)) is not None and section is not None:
+                c.feats.add("has_section")
             titles = [t for sp in g.spans for t in bare.get((sp.start_char, sp.end_char), [])] \
                 if g.type == "Person" else []
             for role, place in (("home", home), ("city", city)):
@@ -327,8 +350,10 @@ class RelationExtractor:
 
     def division(self, g: Group) -> "lexicon.Division | None":
         """The lexicon's division for any form of the entity (longest form first)."""
-        return next((self.lex.divisions[f] for f in sorted(g.forms, key=len, reverse=True)
-                     if f in self.lex.divisions), None)
+        if g.division is False:
+            g.division = next((self.lex.divisions[f] for f in sorted(g.forms, key=len, reverse=True)
+                               if f in self.lex.divisions), None)
+        return g.division
 
     def article_places(self, text: str, groups: dict[str, Group]) -> dict:
         """The article's home district, its city and province; leader lists (区领导甲、乙)."""
@@ -377,6 +402,8 @@ class RelationExtractor:
         lex = self.lex
         hn, tn = norm(h.text), norm(t.text)
         f = {f"sig={h.type}>{t.type}"}
+        if h.forms & lex.countries or h.forms & lex.bodies:
+            f.add("h_national")
         for role in ("home", "city", "province"):
             if places.get(role) is t:
                 f.add(f"t_{role}")

@@ -41,6 +41,7 @@ class Item:
     gold: dict
     doc: Doc
     mode: str                      # "oracle" or "pipeline"
+    weight: float
     cands: dict[str, dict[tuple[str, str], Candidate]]
     rule_rels: list[Rel]
 
@@ -83,7 +84,8 @@ def oracle_doc(nlp: Language, text: str, gold: dict) -> Doc:
     return doc
 
 
-def load_items(nlp: Language, files: list[tuple[str, Path, Path]], modes: tuple[str, ...] = ("oracle", "pipeline")) -> list[Item]:
+def load_items(nlp: Language, files: list[tuple[str, Path, Path]], modes: tuple[str, ...] = ("oracle", "pipeline"),
+               weight: float = 1.0) -> list[Item]:
     rel = nlp.get_pipe("kg_relations")
     items: list[Item] = []
     articles = [(stem, read_article(path), json.loads(gold.read_text("utf-8"))) for stem, path, gold in files]
@@ -94,20 +96,20 @@ def load_items(nlp: Language, files: list[tuple[str, Path, Path]], modes: tuple[
             docs = list(nlp.pipe((a.text for _, a, _ in articles), disable=["kg_relations"]))
         for (stem, article, gold), doc in zip(articles, docs):
             cands, rule_rels = rel.candidates(doc)
-            items.append(Item(stem, article, gold, doc, mode, cands, rule_rels))
+            items.append(Item(stem, article, gold, doc, mode, weight, cands, rule_rels))
     return items
 
 
-def labelled(items: list[Item], model: LinearModel | None = None) -> dict[str, tuple[list[frozenset[str]], list[int]]]:
+def labelled(items: list[Item], model: LinearModel | None = None) -> dict[str, tuple[list[frozenset[str]], list[int], list[float]]]:
     """Per relation: feature sets and whether the gold holds the pair. Every view of a
     negative pair is a negative; a positive pair gives all its views, or, given a first
     model, only the view that model finds likeliest (the sentence that states it)."""
-    out: dict[str, tuple[list[frozenset[str]], list[int]]] = {label: ([], []) for label in LABELS}
+    out: dict[str, tuple[list[frozenset[str]], list[int], list[float]]] = {label: ([], [], []) for label in LABELS}
     for it in items:
         gold = Gold(it.gold)
         ids = lambda g: {i for s in g.spans for i in gold.ids(s.text) if not i.startswith("?")}
         for label, pairs in it.cands.items():
-            X, y = out[label]
+            X, y, w = out[label]
             for c in pairs.values():
                 positive = any((h, label, t) in gold.rels for h in ids(c.head) for t in ids(c.tail))
                 views = [fs for fs, _ in c.views]
@@ -115,6 +117,7 @@ def labelled(items: list[Item], model: LinearModel | None = None) -> dict[str, t
                     views = [max(views, key=lambda fs: model.prob(label, fs))]
                 X += views
                 y += [int(positive)] * len(views)
+                w += [it.weight] * len(views)
     return out
 
 
@@ -131,13 +134,13 @@ def fit(items: list[Item], C: float = 0.3, thresholds: dict[str, float] | None =
     model = None
     for _ in range(rounds):
         new = LinearModel(threshold=dict(thresholds or {}))
-        for label, (X, y) in labelled(items, model).items():
+        for label, (X, y, w) in labelled(items, model).items():
             if len(set(y)) < 2:
                 continue
             vec = DictVectorizer()
             matrix = vec.fit_transform([dict.fromkeys(feats, 1) for feats in X]).tocsr()
             matrix.indices, matrix.indptr = matrix.indices.astype("int32"), matrix.indptr.astype("int32")  # liblinear
-            clf = LogisticRegression(C=C, solver="liblinear", max_iter=1000).fit(matrix, y)
+            clf = LogisticRegression(C=C, solver="liblinear", max_iter=1000).fit(matrix, y, sample_weight=w)
             new.weights[label] = {f: round(float(w), 4) for f, w in zip(vec.feature_names_, clf.coef_[0])
                                   if abs(w) >= 1e-3}
             new.bias[label] = float(clf.intercept_[0])
@@ -202,14 +205,17 @@ def cross_validate(nlp: Language, items: list[Item], gold_dirs: list[Path], fold
 
 
 def train(nlp: Language, shared: Path = SHARED, output: Path | None = None, fraction: float = 1.0,
-          C: float = 0.3, seed: int = 7) -> LinearModel:
+          C: float = 0.3, seed: int = 7, sample_weight: float = 3.0) -> LinearModel:
     """Fit on the training part of the news split (a `fraction` of its files) plus the sample
-    articles; write the model into `output` (the component's to_disk) when given."""
+    articles (weighted `sample_weight`: one newspaper's style, outnumbered by the news);
+    thresholds by cross-validation on the same items; write the model into `output` (the
+    component's to_disk) when given."""
     files = corpus(shared, "train")
     if fraction < 1.0:
         files = random.Random(seed).sample(files, max(1, round(len(files) * fraction)))
-    items = load_items(nlp, files + corpus(shared, "samples"))
-    model = fit(items, C)
+    items = load_items(nlp, files) + load_items(nlp, corpus(shared, "samples"), weight=sample_weight)
+    gold_dirs = [shared / "news" / "gold", shared / "gold"]
+    model = fit(items, C, choose_thresholds(nlp, items, gold_dirs, C=C))
     if output is not None:
         rel: RelationExtractor = nlp.get_pipe("kg_relations")
         rel.model = model
@@ -229,7 +235,7 @@ def learning_curve(nlp: Language, shared: Path = SHARED, fractions: tuple[float,
     return rows
 
 
-def choose_thresholds(nlp: Language, items: list[Item], gold_dir: Path, grid: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5),
+def choose_thresholds(nlp: Language, items: list[Item], gold_dir: Path | list[Path], grid: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5),
                       folds: int = 4, C: float = 0.3, seed: int = 7) -> dict[str, float]:
     """Per relation, the threshold with the best cross-validated F1 (oracle and pipeline
     entities summed), over the given (training) items only."""
