@@ -49,7 +49,7 @@ MAX_GAP = 80  # characters between two mentions of a sentence-level candidate
 CONNECTOR = re.compile(r"^[、，,（）()\s兼]*$")
 AMOUNT = r"(?:总投资|投资总额|计划投资|投资金额|投资)(?:约|超|达|近|为)?(\d+(?:\.\d+)?)\s*(亿|万)?元"
 AMOUNT_BEFORE = re.compile(AMOUNT + r"(?:的|建设的|打造的)?[“”\"]?$")  # 投资5亿元的|甲项目
-AMOUNT_AFTER = re.compile(r"^[”\"]?(?:项目|工程)?[”\"]?[，,（(：:]?(?:项目)?" + AMOUNT)  # 甲项目，总投资5亿元
+AMOUNT_AFTER = re.compile(r"[^，。；、,;]{0,6}?[，,（(：:]?(?:该项目|项目|其)?" + AMOUNT)  # 甲项目建设，该项目总投资5亿元
 GOVERNMENT_HEAD = re.compile(r"(省|市|区|县|镇|乡|州|旗)长$")
 GOVERNMENT_POST = re.compile(r"(省|市|区|县|镇|乡|州|旗)长$|秘书长$")  # heads, deputies (副…长) and 秘书长
 COUNTED = re.compile(r"[\d一二三四五六七八九十百千]+(?:个|项|批)")
@@ -615,8 +615,9 @@ def project_amount(text: str, start: int, end: int) -> int | None:
     m = AMOUNT_BEFORE.search(before)
     if m and not COUNTED.search(before[m.end():]):
         return yuan(m.group(1), m.group(2))
-    m = AMOUNT_AFTER.match(text, end, min(len(text), end + 30))
-    if m:
+    in_list = clause_start > 0 and text[clause_start - 1] == "、"  # 甲、乙，总投资5亿元: the list's total
+    m = None if in_list else AMOUNT_AFTER.match(text, end, min(len(text), end + 30))
+    if m and not COUNTED.search(text[end:m.start(1)]):
         return yuan(m.group(1), m.group(2))
     return None
 
