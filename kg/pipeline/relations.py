@@ -51,6 +51,7 @@ AMOUNT = r"(?:总投资|投资总额|计划投资|投资金额|投资)(?:约|超
 AMOUNT_BEFORE = re.compile(AMOUNT + r"(?:的|建设的|打造的)?[“”\"]?$")  # 投资5亿元的|甲项目
 AMOUNT_AFTER = re.compile(r"[^，。；、,;]{0,6}?[，,（(：:]?(?:该项目|项目|其)?" + AMOUNT)  # 甲项目建设，该项目总投资5亿元
 GOVERNMENT_HEAD = re.compile(r"(省|市|区|县|镇|乡|州|旗)长$")
+COMMITTEE_PLACE = re.compile(r"(.+?[省市区县镇乡州旗盟])(?:委|党委|党工委|政府)$")
 GOVERNMENT_POST = re.compile(r"(省|市|区|县|镇|乡|州|旗)长$|秘书长$")  # heads, deputies (副…长) and 秘书长
 COUNTED = re.compile(r"[\d一二三四五六七八九十百千]+(?:个|项|批)")
 LEADER_LIST = re.compile(r"(区|市|县|省|州|旗|镇)(?:委)?领导")
@@ -139,13 +140,16 @@ class Candidate:
     tail: Group
     feats: set[str] = field(default_factory=set)
     instances: list[Instance] = field(default_factory=list)
+    article: Instance | None = None  # where the article as a whole states it (区领导甲、乙)
     views: list[tuple[frozenset[str], Instance | None]] = field(default_factory=list)
 
     def finish(self) -> None:
         """The feature sets to score, each also conjoined with the head's type."""
         self.feats.add(f"n_cooc={min(len(self.instances), 3)}")
         both = lambda fs: frozenset(fs | {f"{self.head.type}:{f}" for f in fs})
-        self.views = [(both(self.feats | i.feats), i) for i in self.instances] or [(both(self.feats), None)]
+        self.views = [(both(self.feats | i.feats), i) for i in self.instances]
+        if self.article is not None or not self.views:
+            self.views.append((both(self.feats), self.article))
 
     def best(self, model: LinearModel, label: str) -> tuple[float, Instance | None]:
         return max(((model.prob(label, fs), i) for fs, i in self.views), key=lambda pi: pi[0])
@@ -272,7 +276,12 @@ class RelationExtractor:
                                   if ((a.start_char, a.end_char), (b.start_char, b.end_char), x) in rules}
                         rule = rules.get(((a.start_char, a.end_char), (b.start_char, b.end_char), label))
                         ends = ((a.start_char, a.end_char, h.type), (b.start_char, b.end_char, t.type))
-                        c.instances.append(Instance(f | {"rule"} if rule else f, ends, rule.role if rule else None))
+                        feats = f
+                        if rule is not None:
+                            last = (rule.role or "").split("、")[-1]
+                            feats = f | {"rule", f"rule_role={last}"} | (
+                                {"rule_gov_head"} if GOVERNMENT_HEAD.search(last) else set())
+                        c.instances.append(Instance(feats, ends, rule.role if rule else None))
         # article-level pairs
         home, city, province = places.get("home"), places.get("city"), places.get("province")
         zones = sorted(((s.start_char, of_span[(s.start_char, s.end_char)]) for s in spans if s.label_ == "District"
@@ -315,12 +324,12 @@ class RelationExtractor:
                         c.feats |= {f"bare={t}" for t in titles} | {f"bare_{role}"}
                         c.feats |= {"bare_gov_head_match" for t in titles if GOVERNMENT_HEAD.search(t) and t[-2] in level}
                         c.feats |= {"bare_deputy_match" for t in titles if "副" in t and t[-2:-1] in level}
-                        c.instances = c.instances or [Instance(set(), (g.end, place.end), "、".join(titles))]
+                        c.article = Instance(set(), (g.end, place.end), "、".join(titles))
             for level, place in places.get("leaders", {}).get(g.key, []):
                 c = candidate("worksFor", g, place)
                 if c is not None:
                     c.feats.add(f"leader_list={level}")
-                    c.instances = c.instances or [Instance(set(), (g.end, place.end), f"{level}领导")]
+                    c.article = Instance(set(), (g.end, place.end), f"{level}领导")
         for label in LABELS:
             for c in cands[label].values():
                 c.finish()
@@ -499,7 +508,7 @@ class RelationExtractor:
         bodies = [e for e in ents if e.label_ in BODIES]
         chains: dict[int, list[tuple[End | None, str]]] = {}
         for p in people:
-            items = self._chain(text, sent.start_char, p.start_char, bodies)
+            items = self._chain(text, sent.start_char, p.start_char, bodies, people)
             if not items and people.index(p) > 0:
                 prev = people[people.index(p) - 1]
                 if CONNECTOR.match(text[prev.end_char:p.start_char]) and prev.start_char in chains:
@@ -513,6 +522,9 @@ class RelationExtractor:
                     # 胶州市委副书记、市长: the mayor heads the city, not the party committee
                     place = max(((a, b) for a, b in places if a == body[0] and b < body[1]),
                                 key=lambda ab: ab[1], default=None)
+                    named = COMMITTEE_PLACE.match(text, body[0], body[1])
+                    if place is None and named and named.end(1) - body[0] >= 3:
+                        place = (body[0], named.end(1))  # 青禾市委 -> 青禾市
                     if place is None and bare is not None and text[body[0]] in "区市县镇乡州旗" \
                             and body[1] - body[0] <= 3:
                         bare.setdefault((p.start_char, p.end_char), []).append(title)
@@ -529,18 +541,29 @@ class RelationExtractor:
                                "、".join(titles), None, 0.9 if top else 0.8))
         return out
 
-    def _chain(self, text: str, lo: int, person: int, bodies: list[Span]) -> list[tuple[End | None, str]]:
-        """Walk left from a person over titles and bodies joined only by connectors."""
+    def _chain(self, text: str, lo: int, person: int, bodies: list[Span],
+               people: list[Span] = ()) -> list[tuple[End | None, str]]:
+        """Walk left from a person over titles and bodies joined only by connectors. Past
+        another person (集团董事长甲、副总经理乙) only that person's body is taken: 乙's post is
+        at the body named for 甲, not 甲's title."""
         items: list[tuple[int, int, str, End | None]] = []  # start, end, kind, body
         pos = person
+        crossed = False
         while pos > lo:
             title = next((m for m in self.title_re.finditer(text, max(lo, pos - 8), pos) if m.end() == pos), None)
             body = next((b for b in bodies if b.end_char == pos), None)
+            other = next((p for p in people if p.end_char == pos), None) if items else None
             if body is not None:
                 items.append((body.start_char, pos, "body", (body.start_char, body.end_char, body.label_)))
                 pos = body.start_char
+                if crossed:
+                    break
+            elif other is not None and not crossed and items[-1][2] == "title":
+                crossed = True
+                pos = other.start_char
             elif title is not None:
-                items.append((title.start(), pos, "title", None))
+                if not crossed:
+                    items.append((title.start(), pos, "title", None))
                 pos = title.start()
             elif text[pos - 1] in "）)" and items and (open_ := max(text.rfind("（", lo, pos), text.rfind("(", lo, pos))) > lo \
                     and pos - open_ <= 25 and not any(b.start_char > open_ and b.end_char < pos for b in bodies
