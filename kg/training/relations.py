@@ -128,8 +128,11 @@ THRESHOLDS = {"leads": 0.4, "worksFor": 0.4, "locatedIn": 0.2, "invests": 0.3}
 def fit(items: list[Item], C: float = 0.3, thresholds: dict[str, float] | None = None, rounds: int = 2) -> LinearModel:
     """One L2 logistic regression per relation; weights kept as a plain dict."""
     thresholds = thresholds or THRESHOLDS
-    from sklearn.feature_extraction import DictVectorizer
-    from sklearn.linear_model import LogisticRegression
+    try:
+        from sklearn.feature_extraction import DictVectorizer
+        from sklearn.linear_model import LogisticRegression
+    except ImportError:
+        raise ImportError("training the relation model needs scikit-learn: pip install -e '.[train]'") from None
 
     model = None
     for _ in range(rounds):
@@ -190,14 +193,16 @@ def score_dir(gold_dir: Path | list[Path], preds: dict[str, dict], stems: set[st
 
 
 def cross_validate(nlp: Language, items: list[Item], gold_dirs: list[Path], folds: int = 4, C: float = 0.3,
-                   thresholds: dict[str, float] | None = None, seed: int = 7) -> dict[str, dict]:
-    """Relation scores of models each trained without one fold of files, pooled over folds."""
+                   thresholds: dict[str, float] | None = None, seed: int = 7,
+                   extra: list[Item] = ()) -> dict[str, dict]:
+    """Relation scores of models each trained without one fold of files (plus `extra`
+    training items, e.g. distant examples), pooled over folds."""
     stems = sorted({it.stem for it in items})
     random.Random(seed).shuffle(stems)
     preds: dict[str, dict[str, dict]] = {}
     for k in range(folds):
         held = set(stems[k::folds])
-        model = fit([it for it in items if it.stem not in held], C, thresholds)
+        model = fit([it for it in items if it.stem not in held] + list(extra), C, thresholds)
         for mode in {it.mode for it in items}:
             preds.setdefault(mode, {}).update(
                 predictions(nlp, [it for it in items if it.stem in held and it.mode == mode], model))
@@ -276,3 +281,52 @@ def rebuild(shared: Path = SHARED, output: Path = DEFAULT_MODEL) -> str:
         per = ", ".join(f"{k} {v['f1']:.3f}" for k, v in rel["by_relation"].items())
         lines.append(f"  {mode} entities: {rel['overall']['f1']:.3f} ({per})")
     return "\n".join(lines)
+
+
+# DuIE 2.0 predicates that are one of ours: predicate -> (relation, subject is the head)
+DUIE = {"董事长": ("leads", False), "校长": ("leads", False), "总经理": ("leads", False),
+        "总部地点": ("locatedIn", True)}
+DUIE_TYPES = {"人物": "Person", "企业": "Enterprise", "机构": "Organization", "学校": "Organization",
+              "地点": "District", "城市": "District"}
+
+
+def duie_items(nlp: Language, path: Path, weight: float = 1.0, limit: int | None = None) -> list[Item]:
+    """Distant examples from DuIE 2.0 sentences with a 董事长/校长/总经理/总部地点 triple: their
+    sentence-level candidates of those relations, labelled by the sentence's triples (its
+    other pairs of the same types are negatives; article-level views are dropped: one
+    sentence is no article)."""
+    rel: RelationExtractor = nlp.get_pipe("kg_relations")
+    items: list[Item] = []
+    for i, line in enumerate(path.read_text("utf-8").splitlines()):
+        row = json.loads(line)
+        spo = [s for s in row["spo_list"] if s["predicate"] in DUIE]
+        if not spo:
+            continue
+        entities: dict[str, str] = {}
+        relations = []
+        for s in row["spo_list"]:
+            subj, obj = s["subject"], s["object"]["@value"]
+            st, ot = DUIE_TYPES.get(s["subject_type"]), DUIE_TYPES.get(s["object_type"]["@value"])
+            if st and ot:
+                entities.setdefault(subj, st)
+                entities.setdefault(obj, ot)
+            if s["predicate"] in DUIE and st and ot:
+                label, subject_first = DUIE[s["predicate"]]
+                head, tail = (subj, obj) if subject_first else (obj, subj)
+                relations.append({"head": head, "relation": label, "tail": tail})
+        gold = {"entities": [{"name": n, "type": t, "aliases": []} for n, t in entities.items()],
+                "relations": relations}
+        text = row["text"]
+        doc = oracle_doc(nlp, text, gold)
+        cands, rule_rels = rel.candidates(doc, text)
+        wanted = {r["relation"] for r in relations}
+        for label in LABELS:
+            pairs = cands[label] if label in wanted else {}
+            for c in pairs.values():
+                c.views = [v for v in c.views if v[1] is not None and "cooc" in v[0]]
+            cands[label] = {k: c for k, c in pairs.items() if c.views}
+        article = Article(f"duie{i}", text, tuple(range(len(text))))
+        items.append(Item(f"duie{i}", article, gold, doc, "oracle", weight, cands, rule_rels))
+        if limit and len(items) >= limit:
+            break
+    return items
