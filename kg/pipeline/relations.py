@@ -89,7 +89,7 @@ class LinearModel:
 
     def prob(self, label: str, feats: Iterable[str]) -> float:
         w = self.weights.get(label, {})
-        z = self.bias.get(label, 0.0) + sum(w.get(f, 0.0) for f in feats)
+        z = self.bias.get(label, 0.0) + sum(map(w.__getitem__, w.keys() & feats))  # the set operation runs in C
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def to_dict(self) -> dict:
@@ -112,9 +112,9 @@ class Group:
     text: str = ""                                  # the first mention's
     division: "lexicon.Division | None | bool" = False  # False: not looked up yet
 
-    def add(self, span: Span) -> None:
+    def add(self, span: Span, text: str) -> None:
+        """`text`: the span's text (Span.text builds a string from the tokens on every access)."""
         self.spans.append(span)
-        text = span.text  # Span.text builds a string from the tokens on every access
         self.forms.add(norm(text))
         self.text = self.text or text
 
@@ -195,20 +195,21 @@ class RelationExtractor:
         if not model:
             return with_amounts(text, rule_rels)
         out: list[Rel] = []
+        best = {label: {key: c.best(model, label) for key, c in pairs.items()} for label, pairs in cands.items()}
         for label, pairs in cands.items():
             threshold = model.threshold.get(label, self.default_threshold)
-            for c in pairs.values():
-                p, inst = c.best(model, label)
+            for key, c in pairs.items():
+                p, inst = best[label][key]
+                if p < threshold:
+                    continue
                 if label in ("leads", "worksFor"):  # one post per person and body
-                    other = "worksFor" if label == "leads" else "leads"
-                    rival = cands[other].get((c.head.key, c.tail.key))
-                    if rival is not None and rival.best(model, other)[0] > p:
+                    rival = best["worksFor" if label == "leads" else "leads"].get(key)
+                    if rival is not None and rival[0] > p:
                         continue
-                if p >= threshold:
-                    head, tail = inst.ends if inst else (c.head.end, c.tail.end)
-                    role = inst.role if inst else None
-                    role = role or next((i.role for i in c.instances if i.role), None)
-                    out.append(Rel(head, tail, label, role, None, round(p, 3)))
+                head, tail = inst.ends if inst else (c.head.end, c.tail.end)
+                role = inst.role if inst else None
+                role = role or next((i.role for i in c.instances if i.role), None)
+                out.append(Rel(head, tail, label, role, None, round(p, 3)))
         return with_amounts(text, out)
 
     def candidates(self, doc: Doc, text: str | None = None) -> tuple[dict[str, dict[tuple[str, str], Candidate]], list[Rel]]:
@@ -341,8 +342,9 @@ class RelationExtractor:
         generic tail, a division by its code: 胶州 = 胶州市)."""
         out: dict[str, Group] = {}
         for s in sorted(spans, key=lambda s: s.start_char):
-            key = self.group_key(s.text, s.label_)
-            out.setdefault(key, Group(key, s.label_, [])).add(s)
+            surface = text[s.start_char:s.end_char]
+            key = self.group_key(surface, s.label_)
+            out.setdefault(key, Group(key, s.label_, [])).add(s, surface)
         for g in out.values():  # the commonest type among its mentions
             g.type = Counter(s.label_ for s in g.spans).most_common(1)[0][0]
         return out
@@ -596,13 +598,14 @@ class RelationExtractor:
             end = (e.start_char, e.end_char, e.label_)
             parts = [s for s in inner if e.start_char <= s.start_char and s.end_char <= e.end_char
                      and (s.start_char, s.end_char) != (e.start_char, e.end_char)]
-            base_end = e.start_char + len(canonical_project(e.text)) if e.label_ == "Project" else e.end_char
+            base_end = e.start_char + len(canonical_project(text[e.start_char:e.end_char])) \
+                if e.label_ == "Project" else e.end_char
             starts = {s.start_char for s in parts if s.label_ == "District"}
             # the NER's cut inside a name is a guess: it names an owner only up to a place name
             owner = max((s for s in parts if s.start_char == e.start_char and s.end_char < base_end
                          and s.label_ in ("Organization", "Enterprise")
                          and (s.kb_id_ != "ner" or s.end_char in starts)), key=len, default=None)
-            places = [s for s in parts if s.label_ == "District" and s.text not in self.lex.countries
+            places = [s for s in parts if s.label_ == "District" and text[s.start_char:s.end_char] not in self.lex.countries
                       and (owner is None or s.start_char >= owner.end_char)]
             if e.label_ == "Project" and owner is None and places and places[0].start_char - e.start_char >= 2:
                 head = text[e.start_char:places[0].start_char]  # 京东方青岛基地 -> 京东方
