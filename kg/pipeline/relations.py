@@ -288,6 +288,14 @@ class RelationExtractor:
         zones = sorted(((s.start_char, of_span[(s.start_char, s.end_char)]) for s in spans if s.label_ == "District"
                         and of_span[(s.start_char, s.end_char)] not in (home, city, province)), key=lambda z: z[0])
         zone_starts = [z[0] for z in zones]
+        headings = []  # 某某区工委书记某某——: a heading that introduces a zone's leader opens its section
+        for r in rule_rels:
+            if r.label in ("leads", "worksFor") and r.tail[2] == "District" and r.tail[:2] in of_span:
+                lo, hi = sents[bisect_right(sent_starts, r.tail[0]) - 1]
+                if hi - lo < 60 and not re.search(r"[。！？]", text[lo:hi]):
+                    headings.append((r.tail[0], of_span[r.tail[:2]]))
+        headings.sort(key=lambda h: h[0])
+        heading_starts = [h[0] for h in headings]
         for g in groups.values():
             section = None
             if g.type != "Person" and zones:  # the zone named last before it: a section's subject
@@ -308,6 +316,12 @@ class RelationExtractor:
                         c = candidate(label, g, section) if label == "locatedIn" else candidate(label, section, g)
                         if c is not None:
                             c.feats |= f | {"section"}
+            i = bisect_right(heading_starts, g.spans[0].start_char) - 1 if g.type != "Person" else -1
+            if i >= 0 and headings[i][1] is not g:
+                for label in ("locatedIn", "invests"):
+                    c = candidate(label, g, headings[i][1]) if label == "locatedIn" else candidate(label, headings[i][1], g)
+                    if c is not None:
+                        c.feats |= {"heading_zone"} | ({"heading_is_section"} if headings[i][1] is section else set())
             for place in (home, city, province):
                 if place is not None and (c := candidate("locatedIn", g, place)) is not None and section is not None:
                     c.feats.add("has_section")
@@ -347,6 +361,18 @@ class RelationExtractor:
             out.setdefault(key, Group(key, s.label_, [])).add(s, surface)
         for g in out.values():  # the commonest type among its mentions
             g.type = Counter(s.label_ for s in g.spans).most_common(1)[0][0]
+        # 交通商务区 = 西海岸交通商务区: a zone's short form that ends exactly one longer zone name
+        zones = [g for g in out.values() if g.type == "District"]
+        for g in zones:
+            form = min(g.forms, key=len)
+            if not form.endswith(self.lex.zone_suffixes) or form in self.lex.zone_suffixes:
+                continue
+            longer = [z for z in zones if z is not g and z.key in out and any(f.endswith(form) and f != form for f in z.forms)]
+            if len(longer) == 1:
+                for sp in g.spans:
+                    longer[0].add(sp, text[sp.start_char:sp.end_char])
+                longer[0].spans.sort(key=lambda sp: sp.start_char)
+                del out[g.key]
         return out
 
     def group_key(self, surface: str, label: str) -> str:
