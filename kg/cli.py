@@ -8,13 +8,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 EXAMPLES = {
-    "build": "example:\n  kg build examples/corpus --out output/\n  kg build news/ --out out/ --segmenter jieba --jobs 2",
+    "build": "example:\n  kg build examples/corpus --out output/\n"
+             "  kg build news/ --out out/ --segmenter jieba --jobs 2",
     "extract": "example:\n  kg extract examples/corpus --out output/json\n  kg extract article.txt --out json/",
-    "evaluate": "example:\n  kg evaluate --gold ../shared/gold examples/corpus\n  kg evaluate --gold gold/ corpus/ --json",
+    "evaluate": "example:\n  kg evaluate --gold ../shared/gold examples/corpus\n"
+                "  kg evaluate --gold gold/ corpus/ --json",
     "train": "example:\n  kg train --datasets ../shared/datasets\n  kg train --only relations",
     "query": "example:\n  kg query output/graph.ttl queries/who_leads_what.rq\n"
              "  kg query output/store queries/entity.rq --param name=侯万里 --format json\n"
@@ -67,31 +69,19 @@ def _report(failures: list) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from kg import graph, store
-    from kg.export import files, html
-    if args.store:
-        try:  # refuse a bad --store before the (long) extraction
-            store.check_target(args.store)
-        except store.StoreError as err:
-            raise UsageError(str(err)) from err
-    result = _run(args)
-    if result.extractions:
-        kgraph = graph.merge(result.extractions)
-        rdf, nxg = graph.to_rdf(kgraph), graph.to_networkx(kgraph)
-        out: Path = args.out
-        files.write_turtle(rdf, out / "graph.ttl")
-        files.write_graphml(nxg, out / "graph.graphml")
-        files.write_csvs(kgraph, out / "entities.csv", out / "relations.csv")
-        html.write_html(nxg, out / "graph.html", title=f"zhkg — {args.path.name}")
-        print(f"{len(result.extractions)} articles ({result.cached} from cache) -> {len(kgraph.nodes)} entities, "
-              f"{len(kgraph.edges)} relations, {len(rdf)} triples in {out}/")
-        if args.store:
-            try:
-                count = store.load_store(out / "graph.ttl", args.store)
-            except store.StoreError as err:
-                raise UsageError(str(err)) from err
-            print(f"store: {count} triples in {args.store}/")
-    return _report(result.failures)
+    from kg import api
+    from kg.schema import SchemaError
+    try:
+        report = api.build(args.path, args.out, segmenter=args.segmenter, pkuseg_model=args.pkuseg_model,
+                           model=args.model, jobs=args.jobs, max_bytes=args.max_bytes, cache=not args.no_cache,
+                           store=args.store, progress=_progress(args.command))
+    except (api.BuildError, SchemaError) as err:
+        raise UsageError(str(err)) from err
+    if report.articles:
+        print(report.summary())
+    if report.store_triples is not None:
+        print(f"store: {report.store_triples} triples in {args.store}/")
+    return _report(report.failures)
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -244,10 +234,12 @@ def parser() -> argparse.ArgumentParser:
     sv.add_argument("graph", type=Path, help=graph_help)
     sv.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
-    va = command("validate", "Check the graph against the SHACL shapes (ontology/shapes.ttl).", cmd_validate)
+    va = command("validate", "Check the graph against the SHACL shapes (shapes.ttl and those kg.ttl implies).",
+                 cmd_validate)
     va.add_argument("graph", type=Path, help=graph_help)
-    va.add_argument("--shapes", type=Path, help="SHACL shapes (default: ontology/shapes.ttl)")
-    va.add_argument("--ontology", type=Path, help="ontology for RDFS inference (default: ontology/kg.ttl)")
+    va.add_argument("--shapes", type=Path, help="SHACL shapes (default: the packaged kg/ontology/shapes.ttl)")
+    va.add_argument("--ontology", type=Path, help="ontology: RDFS inference and the shapes it implies "
+                                                 "(default: $KG_ONTOLOGY, else the packaged kg.ttl)")
     return p
 
 

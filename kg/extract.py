@@ -12,7 +12,10 @@ from spacy.tokens import Doc, Span
 
 from kg.pipeline.relations import NESTED_KEY, End, Rel
 from kg.resolve import Resolver
+from kg.schema import Schema
+from kg.schema import load as load_schema
 from kg.types import Article, Evidence, Extraction, Mention, Relation
+from kg.vocab import Names
 
 
 class Sentences:
@@ -31,17 +34,20 @@ class Sentences:
         return Evidence(self.article.doc_id, text, i, *self.article.source_span(s, e))
 
 
-def extract(doc: Doc, article: Article) -> Extraction:
+def extract(doc: Doc, article: Article, schema: Schema | None = None) -> Extraction:
+    """Span and relation labels must be classes and relations of `schema` (default: the
+    ontology in use); anything else is a SchemaError naming the article."""
+    schema = schema or load_schema()
     text, sents = doc.text, Sentences(doc, article)
     spans: list[Span] = list(doc.ents) + list(doc.spans.get(NESTED_KEY, []))
     # kb_id_ names the component that found a span (suffix, lexicon, ner, title…); owners and
     # places inside names come from kg_relations
-    mentions = [Mention(s.text, s.label_, s.start_char, s.end_char, s.kb_id_ or "name structure",
-                        sents.evidence(s.start_char))
+    mentions = [Mention(s.text, schema.check_type(s.label_, f"{article.doc_id}: span {s.text!r}: "),
+                        s.start_char, s.end_char, s.kb_id_ or "name structure", sents.evidence(s.start_char))
                 for s in spans]
     for name in article.reporters:  # bylines name people even where the text layout hides them
         pos = max(text.find(name), 0)
-        mentions.append(Mention(name, "Person", pos, pos + len(name), "byline", sents.evidence(pos)))
+        mentions.append(Mention(name, Names.Person, pos, pos + len(name), "byline", sents.evidence(pos)))
     resolver = Resolver(text, mentions)
     entities = resolver.entities()
     name_of = resolver.name_of
@@ -62,6 +68,7 @@ def extract(doc: Doc, article: Article) -> Extraction:
 
     for r in doc._.relations:
         r = Rel(*r)
+        schema.check_relation(r.label, f"{article.doc_id}: relation: ")
         add(end_name(r.head), r.label, end_name(r.tail), sents.evidence(r.head[0]),
             r.role, r.amount, r.confidence)
     return Extraction(article, entities, sorted(rels.values(), key=lambda r: (r.head, r.relation, r.tail)))

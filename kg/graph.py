@@ -19,14 +19,14 @@ from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, PROV, SKOS
 
 from kg.resolve import norm
+from kg.schema import Schema, load
 from kg.types import Article, Entity, Evidence, Extraction, Mention
-from kg.vocab import KG
+from kg.vocab import KG, Names
 
 ID = Namespace("https://w3id.org/zhkg/id/")
 
 
-KINDS = ("person", "district", "organization", "enterprise", "project",
-         "article", "statement", "evidence", "mention")
+RECORD_KINDS = ("article", "statement", "evidence", "mention")  # IRI folders beside one per entity class
 
 
 def iri_segment(text: str) -> str:
@@ -84,17 +84,16 @@ def qualified_name(e: Entity, ex: Extraction) -> str | None:
     """A relative name qualified by the article's own place (大渡口区 + 区委 -> 大渡口区委), or None
     if the name is not relative; "" if it is but the article does not say which place it is."""
     m = RELATIVE.match(e.name)
-    if e.type != "Organization" or m is None:
+    if e.type != Names.Organization or m is None:
         return None
     level = m.group(1)[-1]
-    districts = {d.name: d for d in ex.entities if d.type == "District"}
+    districts = {d.name: d for d in ex.entities if d.type == Names.District}
     # where the extraction put it, else the article's most-named place of that level
-    where = [r.tail for r in ex.relations if r.head == e.name and r.relation == "locatedIn" and r.tail in districts]
+    where = [r.tail for r in ex.relations if r.head == e.name and r.relation == Names.locatedIn and r.tail in districts]
     where = [w for w in where if w.endswith(level)] or where
     if not where:
-        where = sorted((d for d in districts.values() if d.name.endswith(level)),
-                       key=lambda d: (-len(d.mentions), d.name))[:1]
-        where = [d.name for d in where]
+        where = [d.name for d in sorted((d for d in districts.values() if d.name.endswith(level)),
+                                        key=lambda d: (-len(d.mentions), d.name))[:1]]
     if not where:
         return ""
     place = where[0]
@@ -113,6 +112,7 @@ def merge(extractions: list[Extraction]) -> KnowledgeGraph:
         for e in ex.entities:
             qualified = qualified_name(e, ex)
             name = qualified or e.name
+            iri: URIRef | None
             if qualified == "":  # an unknown place's 区委: never merged across articles
                 key = (e.type, f"{norm(e.name)}@{ex.article.doc_id}")
                 iri = names.get(key) or entity_iri(e.type, f"{e.name}@{ex.article.doc_id}")
@@ -121,8 +121,7 @@ def merge(extractions: list[Extraction]) -> KnowledgeGraph:
                 iri = names.get(key) or next((names[(e.type, norm(a))] for a in e.aliases
                                               if (e.type, norm(a)) in names and len(norm(a)) > 2
                                               and not RELATIVE.match(a)), None)
-            if iri is None:
-                iri = entity_iri(e.type, name)
+                iri = iri or entity_iri(e.type, name)
             if iri not in nodes:
                 nodes[iri] = Node(iri, e.type, name)
             names.setdefault(key, iri)
@@ -156,15 +155,18 @@ def _ev_node(g: Graph, kind: URIRef, ev: Evidence, *key: object) -> URIRef:
     return node
 
 
-def to_rdf(kgraph: KnowledgeGraph) -> Graph:
+def to_rdf(kgraph: KnowledgeGraph, schema: Schema | None = None) -> Graph:
+    """Entities typed, and relations named, by the schema's IRIs (default: the ontology in
+    use): a type or relation the ontology does not declare is a SchemaError."""
+    schema = schema or load()
     g = Graph()
     g.bind("kg", KG)
     g.bind("id", ID)
     g.bind("skos", SKOS)
     g.bind("prov", PROV)
     g.bind("dcterms", DCTERMS)
-    for kind in KINDS:  # person:张三 reads better than id:person/张三
-        g.bind(kind, ID[f"{kind}/"])
+    for kind in (*(t.lower() for t in schema.entity_types), *RECORD_KINDS):
+        g.bind(kind, ID[f"{kind}/"])  # person:张三 reads better than id:person/张三
     for a in kgraph.articles:
         iri = article_iri(a.doc_id)
         g.add((iri, RDF.type, KG.Article))
@@ -175,10 +177,10 @@ def to_rdf(kgraph: KnowledgeGraph) -> Graph:
         if a.date:
             g.add((iri, DCTERMS.date, Literal(a.date)))
         for name in a.reporters:
-            g.add((iri, KG.reporter, entity_iri("Person", name)))
+            g.add((iri, KG.reporter, entity_iri(Names.Person, name)))
     articles = {a.doc_id: a for a in kgraph.articles}
     for node in kgraph.nodes.values():
-        g.add((node.iri, RDF.type, getattr(KG, node.type)))
+        g.add((node.iri, RDF.type, schema.iri(node.type)))
         g.add((node.iri, RDFS.label, Literal(node.name, lang="zh")))
         g.add((node.iri, SKOS.prefLabel, Literal(node.name, lang="zh")))
         g.add((node.iri, KG.confidence, Literal(Decimal(str(round(node.confidence, 2))))))
@@ -192,7 +194,7 @@ def to_rdf(kgraph: KnowledgeGraph) -> Graph:
             mention = _ev_node(g, KG.Mention, ev, node.iri)
             g.add((mention, KG.mentionOf, node.iri))
     for edge in kgraph.edges.values():
-        prop = getattr(KG, edge.relation)
+        prop = schema.iri(edge.relation)
         g.add((edge.head, prop, edge.tail))
         st = ID[f"statement/{_hash(edge.head, edge.relation, edge.tail)}"]
         g.add((st, RDF.type, KG.Statement))

@@ -25,7 +25,7 @@ _SENTENCE_END = ("。", "！", "？", "；", "!", "?", ";")
 _LEADS = ("本报讯", "新华社", "据")  # a news lead is body text, never a headline
 # Page-continuation marks open (上接) or close (下转) a fragment; source notes close an article.
 _CONT_START = re.compile(r"[（(]\s*(?:上接|接上)[^（）()]{0,10}[）)]")
-_CONT_END = re.compile(r"[（(]\s*(?:下转|转下|转第)[^（）()]{0,10}[）)]|[（(]\s*原文(?:载于|刊于|刊载于)[^（）()]{0,60}[）)]")
+_CONT_END = re.compile(r"[（(]\s*(?:下转|转下|转第)[^（）()]{0,10}[）)]|[（(]\s*原文(?:载于|刊于|刊载于)[^（）()]{0,60}[）)]")  # noqa: E501
 _BYLINE = re.compile(r"[□■]\s*(?:本报|见习|特约|实习)?(?:记者|通讯员|实习生)")
 _ROLE = re.compile(r"^(?:本报|见习|特约|实习)?(?:记者|通讯员|实习生)")
 # Words around the names in a byline ("□记者 李宛遥 报道", "王雪摄影报道", "发自北京").

@@ -8,6 +8,7 @@ from spacy.language import Language
 from thinc.api import Config
 
 import kg.pipeline  # noqa: F401  (registers the components)
+from kg.schema import default_path  # the ontology in use: span labels are checked against it
 
 CONFIG = Path(__file__).with_name("config.cfg")
 SEGMENTERS = ("char", "jieba", "pkuseg")
@@ -35,20 +36,20 @@ def build(segmenter: str = "char", pkuseg_model: str | Path | None = None,
     config["nlp"]["tokenizer"]["segmenter"] = segmenter
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     if segmenter == "pkuseg":
-        nlp.tokenizer.initialize(pkuseg_model=str(pkuseg_model))
+        nlp.tokenizer.initialize(pkuseg_model=str(pkuseg_model))  # type: ignore[union-attr]
     # how to build the same pipeline again, e.g. in a worker process
     nlp.meta["kg_build"] = {"segmenter": segmenter, "pkuseg_model": str(pkuseg_model) if pkuseg_model else None}
     return nlp
 
 
 def version(nlp: Language) -> str:
-    """Identifies what the pipeline would extract: the extraction code, lexicons and model
+    """Identifies what the pipeline would extract: the extraction code, lexicons, ontology and model
     (by content), the segmenter and the components. Part of the extraction cache key."""
     import hashlib
 
     root = Path(__file__).parent
     digest = hashlib.sha256()
-    for path in sorted([*root.glob("*.py"), *root.glob("pipeline/*.py"), *root.glob("data/*"),
+    for path in sorted([*root.glob("*.py"), *root.glob("pipeline/*.py"), *root.glob("data/*"), default_path(),
                         root / "config.cfg", root / "models" / "ner" / "meta.json",
                         *root.glob("models/ner/ner/model")]):
         if path.is_file():

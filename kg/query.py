@@ -9,12 +9,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from pathlib import Path
-from typing import Union
 from urllib.parse import unquote
 
 import pyoxigraph as ox
 
-Result = Union[ox.QuerySolutions, ox.QueryBoolean, ox.QueryTriples]
+Result = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 FORMATS = ("table", "csv", "json")
 
 # Declared for every query, so inline queries can use kg:, rdfs:… without PREFIX lines;
@@ -103,7 +102,7 @@ def set_params(query: str, params: dict[str, str]) -> str:
         if not pattern.search(query):
             raise QueryError(f"--param {name}: the query has no `VALUES ?{name} {{ … }}` line to set")
         term = str(parse_term(value))
-        query = pattern.sub(lambda _: f"VALUES ?{name} {{ {term} }}", query)
+        query = pattern.sub(lambda _: f"VALUES ?{name} {{ {term} }}", query)  # noqa: B023  (called at once)
     return query
 
 

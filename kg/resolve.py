@@ -14,8 +14,15 @@ from collections import Counter, defaultdict
 
 from kg import lexicon
 from kg.types import Entity, Mention
+from kg.vocab import Names
 
-TYPE_RANK = {"Person": 0, "Project": 1, "Enterprise": 2, "Organization": 3, "District": 4}
+# when a name's mentions vote equally for two types, the more specific wins; a type of the
+# ontology not listed here comes after these
+TYPE_PREFERENCE = (Names.Person, Names.Project, Names.Enterprise, Names.Organization, Names.District)
+
+
+def _preference(etype: str) -> int:
+    return TYPE_PREFERENCE.index(etype) if etype in TYPE_PREFERENCE else len(TYPE_PREFERENCE)
 
 
 def norm(s: str) -> str:
@@ -83,7 +90,7 @@ class Resolver:
         for m in mentions:
             after = self.text[m.end:m.end + 30]
             par = re.match(r"[（(]([^（）()]{2,20})[）)]", after)
-            if not par or m.type == "Person":
+            if not par or m.type == Names.Person:
                 continue
             inner = re.sub(r"^(简称|以下简称|下称)", "", par.group(1)).strip("“”\"")
             key = norm(m.text)
@@ -101,14 +108,14 @@ class Resolver:
 
     def _link_projects(self) -> None:
         for key in list(self.parent):
-            if self.types[key].most_common(1)[0][0] != "Project":
+            if self.types[key].most_common(1)[0][0] != Names.Project:
                 continue
             base = canonical_project(key)
             if base != key:
                 self.union(self.add_form(base, key), key)
 
     def _link_districts(self) -> None:
-        districts = [k for k in self.parent if self.types[k].most_common(1)[0][0] == "District"]
+        districts = [k for k in self.parent if self.types[k].most_common(1)[0][0] == Names.District]
         for k in districts:
             longer = [d for d in districts if d != k and d.endswith(k)]
             if len(longer) >= 1 and any(k.endswith(z) for z in self.lex.zone_suffixes) and k not in self.lex.divisions:
@@ -136,20 +143,20 @@ class Resolver:
         out = []
         self._name: dict[str, str] = {}
         for root, keys in sorted(self._groups().items()):
-            types = Counter()
+            types: Counter[str] = Counter()
             for k in keys:
                 types.update(self.types[k])
-            etype = min(types, key=lambda t: (-types[t], TYPE_RANK[t]))
+            etype = min(types, key=lambda t: (-types[t], _preference(t), t))
             forms = {self.surface[k].most_common(1)[0][0]: k for k in keys}
             name = self.surface[root].most_common(1)[0][0]
-            if etype == "Project":
+            if etype == Names.Project:
                 name = min(forms, key=lambda f: (len(norm(f)), f))
-            if etype in ("Organization", "Enterprise") and len(keys) > 1:
+            if etype in (Names.Organization, Names.Enterprise) and len(keys) > 1:
                 # the bare short name, not 区工商联（民发局）
                 bare = [f for f in forms if "(" not in norm(f)]
                 name = max(bare, key=lambda f: (sum(self.surface[forms[f]].values()), len(f), f), default=name)
             mentions = sorted((m for k in keys for m in self.mentions[k]), key=lambda m: m.start)
-            if not mentions and etype == "Project":
+            if not mentions and etype == Names.Project:
                 continue
             if self._drop(name, etype):
                 continue

@@ -17,24 +17,21 @@ from rdflib import RDF, RDFS, XSD, Literal, URIRef
 from rdflib.namespace import PROV, SKOS
 
 from conftest import CORPUS, CORPUS_FILES, OUTPUT_FILES, ROOT, squash
-from kg.types import ENTITY_TYPES, RELATION_TYPES, Article, Entity, Evidence, Extraction, Mention, Relation
+from kg.schema import load as load_schema
+from kg.types import Article, Entity, Evidence, Extraction, Mention, Relation
 from kg.vocab import KG
 
 pytestmark = pytest.mark.usefixtures("shared_pipeline")
 
-SHAPES = ROOT / "ontology" / "shapes.ttl"
-ONTOLOGY = ROOT / "ontology" / "kg.ttl"
+ENTITY_TYPES, RELATION_TYPES = load_schema().entity_types, load_schema().relation_types
 CLASSES = [getattr(KG, t) for t in ENTITY_TYPES]
 PROPERTIES = [getattr(KG, r) for r in RELATION_TYPES]
 IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 
 
 def validate(g: rdflib.Graph):
-    pyshacl = pytest.importorskip("pyshacl")
-    conforms, report_graph, report_text = pyshacl.validate(
-        g, shacl_graph=rdflib.Graph().parse(SHAPES), ont_graph=rdflib.Graph().parse(ONTOLOGY),
-        inference="rdfs")
-    return conforms, report_graph, report_text
+    from kg.validate import conformance
+    return conformance(g)
 
 
 def originals() -> dict[str, str]:

@@ -10,20 +10,20 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import networkx as nx
 import pyoxigraph as ox
 from rdflib import XSD, BNode, Graph, URIRef
-from rdflib.term import Identifier
+from rdflib.term import Literal, Node
 
-from kg.graph import KINDS, KnowledgeGraph
+from kg.export import Views, exporter
+from kg.graph import ID, KnowledgeGraph
 from kg.types import Extraction
 
-
-_PREFIXES = {"kg", "id", "rdf", "rdfs", "xsd", "skos", "prov", "dcterms", *KINDS}
+_PREFIXES = {"kg", "id", "rdf", "rdfs", "xsd", "skos", "prov", "dcterms"}
 
 
 @contextmanager
@@ -46,11 +46,12 @@ def write_text(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def _ox(term: Identifier) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+def _ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     if isinstance(term, URIRef):
         return ox.NamedNode(str(term))
     if isinstance(term, BNode):
         return ox.BlankNode(str(term))
+    assert isinstance(term, Literal), term  # a parsed or built graph holds no other terms
     if term.language:
         return ox.Literal(str(term), language=term.language)
     return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or XSD.string)))
@@ -59,8 +60,9 @@ def _ox(term: Identifier) -> ox.NamedNode | ox.BlankNode | ox.Literal:
 def write_turtle(graph: Graph, path: Path) -> None:
     """Turtle through pyoxigraph's serializer (30x faster than rdflib's at 1M triples), fed
     the triples in sorted order: the same graph always gives the same bytes."""
-    prefixes = dict(sorted((p, str(ns)) for p, ns in graph.namespaces() if p in _PREFIXES))
-    triples = (ox.Triple(_ox(s), _ox(p), _ox(o)) for s, p, o in sorted(graph))
+    prefixes = dict(sorted((p, str(ns)) for p, ns in graph.namespaces()
+                           if p in _PREFIXES or str(ns).startswith(str(ID))))  # person:, article:…
+    triples = (ox.Triple(_ox(s), _ox(p), _ox(o)) for s, p, o in sorted(graph))  # type: ignore[arg-type]
     with atomic_path(path) as tmp:
         ox.serialize(triples, str(tmp), ox.RdfFormat.TURTLE, prefixes=prefixes)
 
@@ -100,3 +102,22 @@ def write_json(extraction: Extraction, folder: Path) -> Path:
     path = folder / (Path(extraction.article.doc_id).stem + ".json")
     write_text(path, json.dumps(extraction.to_gold(), ensure_ascii=False, indent=2) + "\n")
     return path
+
+
+@exporter("turtle")
+def export_turtle(views: Views, out: Path) -> list[Path]:
+    write_turtle(views.rdf, out / "graph.ttl")
+    return [out / "graph.ttl"]
+
+
+@exporter("graphml")
+def export_graphml(views: Views, out: Path) -> list[Path]:
+    write_graphml(views.nx, out / "graph.graphml")
+    return [out / "graph.graphml"]
+
+
+@exporter("csv")
+def export_csv(views: Views, out: Path) -> list[Path]:
+    paths = [out / "entities.csv", out / "relations.csv"]
+    write_csvs(views.kgraph, *paths)
+    return paths

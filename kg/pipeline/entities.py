@@ -13,10 +13,11 @@ from functools import cached_property, lru_cache
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from kg import lexicon
 from kg.pipeline.ner import SPANS_KEY as NER_KEY
+from kg.vocab import Names
 
 HAN = r"\u4e00-\u9fff"
 RULES_KEY = "kg_rules"
@@ -79,16 +80,16 @@ class EntityRules:
         self.lex = lexicon.load()
 
     @cached_property
-    def _posseg(self) -> "_Cut":
+    def _posseg(self) -> _Cut:
         return _Cut()
 
     @cached_property
     def _suffix_re(self) -> re.Pattern:
         lex = self.lex
-        suffixes = {s: "Project" for s in lex.project_suffixes}
-        suffixes |= {s: "Organization" for s in lex.org_suffixes}
-        suffixes |= {s: "Enterprise" for s in lex.enterprise_suffixes}
-        suffixes |= {s: "District" for s in lex.zone_suffixes}
+        suffixes = {s: Names.Project for s in lex.project_suffixes}
+        suffixes |= {s: Names.Organization for s in lex.org_suffixes}
+        suffixes |= {s: Names.Enterprise for s in lex.enterprise_suffixes}
+        suffixes |= {s: Names.District for s in lex.zone_suffixes}
         self._suffix_type = suffixes
         self._suffix_order = sorted(suffixes, key=len, reverse=True)
         alts = "|".join(map(re.escape, self._suffix_order))
@@ -99,8 +100,8 @@ class EntityRules:
         """Divisions, countries and central bodies (thousands of names: a PhraseMatcher, not a regex)."""
         matcher = PhraseMatcher(self.vocab)
         places = sorted(n for n in set(self.lex.divisions) | self.lex.countries if len(n) >= 2)
-        matcher.add("District", list(self.make_doc_pipe(places)))
-        matcher.add("Organization", list(self.make_doc_pipe(sorted(self.lex.bodies))))
+        matcher.add(Names.District, list(self.make_doc_pipe(places)))
+        matcher.add(Names.Organization, list(self.make_doc_pipe(sorted(self.lex.bodies))))
         return matcher
 
     @cached_property
@@ -201,35 +202,35 @@ class EntityRules:
             if suffix == "号线":  # metro lines: 地铁6号线, 13号线
                 num = re.search(r"(?:地铁|轨道交通)?\d+$", text[max(0, s - 8):s])
                 if num:
-                    out.append(Cand(s - len(num.group()), self._phase_end(text, e), "Project", "suffix"))
+                    out.append(Cand(s - len(num.group()), self._phase_end(text, e), Names.Project, "suffix"))
                 continue
             if not self._suffix_is_word(text, s, e):
                 continue  # 举办, 开好局: the suffix is part of a verb phrase
-            start = self.left_extend(text, s, body=label == "Organization")
+            start = self.left_extend(text, s, body=label == Names.Organization)
             prefix = text[start:s]
             if not prefix:
                 continue
-            if label == "Project" and suffix not in BUILDINGS and (self._generic(prefix) or suffix in ("项目", "工程", "二期", "三期", "一期")
+            if label == Names.Project and suffix not in BUILDINGS and (self._generic(prefix) or suffix in ("项目", "工程", "二期", "三期", "一期")
                                        and not self._specific(prefix)):
                 continue
             if len(suffix) == 1 and not (prefix in ("区", "市", "省", "县") or len(prefix) >= 2):
                 continue
-            if label in ("Organization", "District") and (prefix in GENERIC or self._generic(prefix)):
+            if label in (Names.Organization, Names.District) and (prefix in GENERIC or self._generic(prefix)):
                 continue
-            if label == "Organization" and suffix in LOOSE_BODIES and not (
+            if label == Names.Organization and suffix in LOOSE_BODIES and not (
                     self._specific(prefix) or re.match(r"(区|市|省|县|镇|新区|工委|管委|党工委)", prefix)):
                 continue  # 规范商会, 星级商会: a kind of body, not a named one
-            if label == "District" and suffix in ("新区", "城区", "示范区", "片区") and not self._specific(prefix):
+            if label == Names.District and suffix in ("新区", "城区", "示范区", "片区") and not self._specific(prefix):
                 continue  # 美丽新区, 法治新区: praise, not a place
             strong = suffix in STRONG_ZONES and re.fullmatch(f"[{HAN}]{{2,6}}", prefix) and not self._generic(prefix)
-            if (label == "District" or suffix == "中心") and not (strong or self._specific(prefix) or self._nominal(prefix)):
+            if (label == Names.District or suffix == "中心") and not (strong or self._specific(prefix) or self._nominal(prefix)):
                 continue  # 美丽新区, 服务中心: a description, not a name
-            if label == "Enterprise" and (prefix in GENERIC or self._generic(prefix)):
+            if label == Names.Enterprise and (prefix in GENERIC or self._generic(prefix)):
                 continue  # 上市公司
-            if suffix.endswith("中心") and label == "Project" and not self._built(text, start):
-                label = "Organization"
+            if suffix.endswith("中心") and label == Names.Project and not self._built(text, start):
+                label = Names.Organization
             # a phase or section right after a project name belongs to it: 校区二期, 基地项目
-            if label == "Project":
+            if label == Names.Project:
                 e = self._phase_end(text, e)
             out.append(Cand(start, e, label, "suffix"))
         return out
@@ -299,13 +300,13 @@ class EntityRules:
             if self._title_re.match(name) or name in lex.divisions or not self._looks_like_name(text, pos, end):
                 continue
             src = "byline" if text[max(0, pos - 6):pos].find("□") >= 0 else "title"
-            out.append(Cand(pos, end, "Person", src))
+            out.append(Cand(pos, end, Names.Person, src))
             # a list of people sharing the post: 区领导甲、乙、丙
             while (nxt := name_re.match(text, end + 1)) and text[end] == "、":
                 pos, end = nxt.start(), self._name_end(text, nxt.start(), nxt.end())
-                out.append(Cand(pos, end, "Person", "title"))
+                out.append(Cand(pos, end, Names.Person, "title"))
         for m in speaker_re.finditer(text):
-            out.append(Cand(m.start(1), m.end(1), "Person", "speaker"))
+            out.append(Cand(m.start(1), m.end(1), Names.Person, "speaker"))
         return out
 
     @staticmethod
@@ -330,7 +331,7 @@ class EntityRules:
         if self.use_ner:
             for span in doc.spans.get(NER_KEY, []):
                 cands.append(Cand(span.start_char, span.end_char, self._retype(span.text, span.label_), "ner"))
-                if span.label_ == "Person":
+                if span.label_ == Names.Person:
                     ner_people.add((span.start_char, span.end_char))
             for ent in doc.ents:  # an upstream pipeline's ner, e.g. zh_core_web_sm
                 if label := self.label_map.get(ent.label_):
@@ -347,7 +348,8 @@ class EntityRules:
         # within a tier the longest wins
         rank = {"suffix": 0, "title": 0, "byline": 0, "speaker": 0, "ner": 1, "lexicon": 2}
         spans.sort(key=lambda cs: (rank[cs[0].source], -(cs[1].end - cs[1].start), cs[1].start))
-        chosen, taken = [], set()
+        chosen: list[Span] = []
+        taken: set[int] = set()
         for _, span in spans:
             if taken.isdisjoint(range(span.start, span.end)):
                 chosen.append(span)
@@ -359,21 +361,21 @@ class EntityRules:
 
     def _retype(self, name: str, label: str) -> str:
         """The name's own ending outranks the NER's guess between body and company."""
-        if label in ("Organization", "Enterprise"):
+        if label in (Names.Organization, Names.Enterprise):
             if name.endswith(self.lex.enterprise_suffixes):
-                return "Enterprise"
+                return Names.Enterprise
             if name.endswith(self.lex.org_suffixes) or name in self.lex.bodies:
-                return "Organization"
+                return Names.Organization
         return label
 
     def _keep(self, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
         if re.search(r"\s", name) or len(name) < 2:
             return False
-        if c.source == "ner" and c.label in ("Organization", "Enterprise") and (
+        if c.source == "ner" and c.label in (Names.Organization, Names.Enterprise) and (
                 len(name) > 25 or re.search(r"(企业|家|等|个|强)$|\d+家", name)):
             return False
-        if c.label == "Person" and c.source == "ner":
+        if c.label == Names.Person and c.source == "ner":
             # the NER alone is trusted for a person with one of the ~120 commonest surnames
             tag = lexicon.dictionary_tag(name)  # 高标准, 齐心: words, not names
             return 2 <= len(name) <= 4 and (name[0] in self.lex.common_surnames or name[:2] in self.lex.surnames) \
@@ -381,21 +383,21 @@ class EntityRules:
                 and (tag is None or tag.startswith("nr"))
         if c.source == "ner" and (re.search(GENERIC_TAIL, name) or re.search(r"[和与及、]", name)):
             return False
-        if c.source == "ner" and c.label == "Enterprise" and not re.search(r"(公司|集团|银行)$", name):
+        if c.source == "ner" and c.label == Names.Enterprise and not re.search(r"(公司|集团|银行)$", name):
             # a bare company name must look like a name (京东方, 潍柴), not a phrase (高端科技)
             words = [w for w in self._posseg.cut(name)]
             return self._specific(name) and not self._generic(name) and name not in self.lex.divisions \
                 and not words[0].flag.startswith("v") and words[-1].word not in GENERIC | {"科技", "装备", "方法"}
-        if c.source == "ner" and c.label == "District":  # 法治化, 智慧城市基础设: not places
+        if c.source == "ner" and c.label == Names.District:  # 法治化, 智慧城市基础设: not places
             return name in self.lex.divisions or name in self.lex.countries or name.endswith(
                 tuple(self.lex.zone_suffixes) + ("省", "市", "县", "区", "镇", "乡", "村"))
-        if c.source == "ner" and c.label == "Organization":  # the NER's bodies need a body's ending
+        if c.source == "ner" and c.label == Names.Organization:  # the NER's bodies need a body's ending
             return name in self.lex.bodies or name.endswith(self.lex.org_suffixes)
         return True
 
 
 @Language.factory("kg_entities", assigns=["doc.ents", "doc.spans"],
-                  default_config={"use_ner": True, "label_map": {"PERSON": "Person", "GPE": "District",
-                                                                 "ORG": "Organization"}})
+                  default_config={"use_ner": True, "label_map": {"PERSON": Names.Person, "GPE": Names.District,
+                                                                 "ORG": Names.Organization}})
 def make_entities(nlp: Language, name: str, use_ner: bool, label_map: dict[str, str]) -> EntityRules:
     return EntityRules(nlp, name, use_ner, label_map)

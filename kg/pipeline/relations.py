@@ -21,29 +21,31 @@ import math
 import re
 from bisect import bisect_right
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 import srsly
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from kg import lexicon
-from kg.resolve import canonical_project, norm
 from kg.pipeline.entities import HAN, RULES_KEY
+from kg.resolve import canonical_project, norm
+from kg.vocab import Names
 
 NESTED_KEY = "kg_nested"
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "relations"
 End = tuple[int, int, str]
-LABELS = ("leads", "worksFor", "locatedIn", "invests")
-BODIES = frozenset({"Organization", "District", "Enterprise"})
+LABELS = (Names.leads, Names.worksFor, Names.locatedIn, Names.invests)
+BODIES = frozenset({Names.Organization, Names.District, Names.Enterprise})
 # relation -> (head types, tail types), from ANNOTATION.md
 SIGNATURES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "leads": (frozenset({"Person"}), BODIES),
-    "worksFor": (frozenset({"Person"}), BODIES),
-    "locatedIn": (frozenset({"District", "Organization", "Enterprise", "Project"}), frozenset({"District"})),
-    "invests": (frozenset({"Enterprise", "Organization", "District"}), frozenset({"Project"})),
+    Names.leads: (frozenset({Names.Person}), BODIES),
+    Names.worksFor: (frozenset({Names.Person}), BODIES),
+    Names.locatedIn: (frozenset({Names.District, Names.Organization, Names.Enterprise, Names.Project}), frozenset({Names.District})),
+    Names.invests: (frozenset({Names.Enterprise, Names.Organization, Names.District}), frozenset({Names.Project})),
 }
 MAX_GAP = 80  # characters between two mentions of a sentence-level candidate
 CONNECTOR = re.compile(r"^[、，,（）()\s兼]*$")
@@ -96,7 +98,7 @@ class LinearModel:
         return {"weights": self.weights, "bias": self.bias, "threshold": self.threshold}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "LinearModel":
+    def from_dict(cls, data: dict) -> LinearModel:
         return cls(data.get("weights", {}), data.get("bias", {}), data.get("threshold", {}))
 
 
@@ -110,7 +112,8 @@ class Group:
 
     forms: set[str] = field(default_factory=set)   # normalised surface forms
     text: str = ""                                  # the first mention's
-    division: "lexicon.Division | None | bool" = False  # False: not looked up yet
+    looked_up: bool = False                         # `division` below is filled in
+    division: lexicon.Division | None = None
 
     def add(self, span: Span, text: str) -> None:
         """`text`: the span's text (Span.text builds a string from the tokens on every access)."""
@@ -174,7 +177,7 @@ class RelationExtractor:
         path.mkdir(parents=True, exist_ok=True)
         srsly.write_json(path / "model.json", self.model.to_dict())
 
-    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> "RelationExtractor":
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> RelationExtractor:
         self.model = LinearModel.from_dict(srsly.read_json(Path(path) / "model.json"))
         return self
 
@@ -188,7 +191,7 @@ class RelationExtractor:
         cands, rule_rels = self.candidates(doc, text)
         return self.decide(text, cands, rule_rels, self.model)
 
-    def decide(self, text: str, cands: dict[str, dict[tuple[str, str], "Candidate"]], rule_rels: list[Rel],
+    def decide(self, text: str, cands: dict[str, dict[tuple[str, str], Candidate]], rule_rels: list[Rel],
                model: LinearModel) -> list[Rel]:
         """The relations whose probability reaches the label's threshold (the rules' own
         relations where no model is trained)."""
@@ -202,8 +205,8 @@ class RelationExtractor:
                 p, inst = best[label][key]
                 if p < threshold:
                     continue
-                if label in ("leads", "worksFor"):  # one post per person and body
-                    rival = best["worksFor" if label == "leads" else "leads"].get(key)
+                if label in (Names.leads, Names.worksFor):  # one post per person and body
+                    rival = best[Names.worksFor if label == Names.leads else Names.leads].get(key)
                     if rival is not None and rival[0] > p:
                         continue
                 head, tail = inst.ends if inst else (c.head.end, c.tail.end)
@@ -285,12 +288,12 @@ class RelationExtractor:
                         c.instances.append(Instance(feats, ends, rule.role if rule else None))
         # article-level pairs
         home, city, province = places.get("home"), places.get("city"), places.get("province")
-        zones = sorted(((s.start_char, of_span[(s.start_char, s.end_char)]) for s in spans if s.label_ == "District"
+        zones = sorted(((s.start_char, of_span[(s.start_char, s.end_char)]) for s in spans if s.label_ == Names.District
                         and of_span[(s.start_char, s.end_char)] not in (home, city, province)), key=lambda z: z[0])
         zone_starts = [z[0] for z in zones]
         headings = []  # 某某区工委书记某某——: a heading that introduces a zone's leader opens its section
         for r in rule_rels:
-            if r.label in ("leads", "worksFor") and r.tail[2] == "District" and r.tail[:2] in of_span:
+            if r.label in (Names.leads, Names.worksFor) and r.tail[2] == Names.District and r.tail[:2] in of_span:
                 lo, hi = sents[bisect_right(sent_starts, r.tail[0]) - 1]
                 if hi - lo < 60 and not re.search(r"[。！？]", text[lo:hi]):
                     headings.append((r.tail[0], of_span[r.tail[:2]]))
@@ -298,7 +301,7 @@ class RelationExtractor:
         heading_starts = [h[0] for h in headings]
         for g in groups.values():
             section = None
-            if g.type != "Person" and zones:  # the zone named last before it: a section's subject
+            if g.type != Names.Person and zones:  # the zone named last before it: a section's subject
                 first = g.spans[0].start_char
                 i = bisect_right(zone_starts, first - 1) - 1
                 while i >= 0 and zones[i][1] is g:
@@ -312,28 +315,28 @@ class RelationExtractor:
                          f"section_mentions={min(len(section.spans), 3)}"}
                     if section.text.endswith(self.lex.zone_suffixes):
                         f.add("section_is_zone")
-                    for label in ("locatedIn", "invests"):
-                        c = candidate(label, g, section) if label == "locatedIn" else candidate(label, section, g)
+                    for label in (Names.locatedIn, Names.invests):
+                        c = candidate(label, g, section) if label == Names.locatedIn else candidate(label, section, g)
                         if c is not None:
                             c.feats |= f | {"section"}
-            i = bisect_right(heading_starts, g.spans[0].start_char) - 1 if g.type != "Person" else -1
+            i = bisect_right(heading_starts, g.spans[0].start_char) - 1 if g.type != Names.Person else -1
             if i >= 0 and headings[i][1] is not g:
-                for label in ("locatedIn", "invests"):
-                    c = candidate(label, g, headings[i][1]) if label == "locatedIn" else candidate(label, headings[i][1], g)
+                for label in (Names.locatedIn, Names.invests):
+                    c = candidate(label, g, headings[i][1]) if label == Names.locatedIn else candidate(label, headings[i][1], g)
                     if c is not None:
                         c.feats |= {"heading_zone"} | ({"heading_is_section"} if headings[i][1] is section else set())
             for place in (home, city, province):
-                if place is not None and (c := candidate("locatedIn", g, place)) is not None and section is not None:
+                if place is not None and (c := candidate(Names.locatedIn, g, place)) is not None and section is not None:
                     c.feats.add("has_section")
-            if home is not None and (c := candidate("invests", home, g)) is not None and section is not None:
+            if home is not None and (c := candidate(Names.invests, home, g)) is not None and section is not None:
                 c.feats.add("has_section")
             titles = [t for sp in g.spans for t in bare.get((sp.start_char, sp.end_char), [])] \
-                if g.type == "Person" else []
+                if g.type == Names.Person else []
             for role, place in (("home", home), ("city", city)):
                 if not titles or place is None:
                     continue  # 区长某某: the head of the article's own, unnamed place
                 level = {f[-1:] for f in place.forms} | {d.name[-1:] for d in [self.division(place)] if d}
-                for label in ("leads", "worksFor"):
+                for label in (Names.leads, Names.worksFor):
                     c = candidate(label, g, place)
                     if c is not None:
                         c.feats |= {f"bare={t}" for t in titles} | {f"bare_{role}"}
@@ -341,7 +344,7 @@ class RelationExtractor:
                         c.feats |= {"bare_deputy_match" for t in titles if "副" in t and t[-2:-1] in level}
                         c.article = Instance(set(), (g.end, place.end), "、".join(titles))
             for level, place in places.get("leaders", {}).get(g.key, []):
-                c = candidate("worksFor", g, place)
+                c = candidate(Names.worksFor, g, place)
                 if c is not None:
                     c.feats.add(f"leader_list={level}")
                     c.article = Instance(set(), (g.end, place.end), f"{level}领导")
@@ -362,7 +365,7 @@ class RelationExtractor:
         for g in out.values():  # the commonest type among its mentions
             g.type = Counter(s.label_ for s in g.spans).most_common(1)[0][0]
         # 交通商务区 = 西海岸交通商务区: a zone's short form that ends exactly one longer zone name
-        zones = [g for g in out.values() if g.type == "District"]
+        zones = [g for g in out.values() if g.type == Names.District]
         for g in zones:
             form = min(g.forms, key=len)
             if not form.endswith(self.lex.zone_suffixes) or form in self.lex.zone_suffixes:
@@ -377,45 +380,46 @@ class RelationExtractor:
 
     def group_key(self, surface: str, label: str) -> str:
         key = norm(surface)
-        if label == "Project":
+        if label == Names.Project:
             return "P:" + canonical_project(key)
         div = None
-        if label == "District":  # 保康 = 保康县: a county's own short form is not in the lexicon
+        if label == Names.District:  # 保康 = 保康县: a county's own short form is not in the lexicon
             div = next((self.lex.divisions[f] for f in (key, key + "县", key + "区", key + "市")
                         if f in self.lex.divisions), None)
         return f"D:{div.code}" if div is not None else f"{label[0]}:{key}"
 
-    def division(self, g: Group) -> "lexicon.Division | None":
+    def division(self, g: Group) -> lexicon.Division | None:
         """The lexicon's division for any form of the entity (longest form first)."""
-        if g.division is False:
+        if not g.looked_up:
             g.division = next((self.lex.divisions[f] for f in sorted(g.forms, key=len, reverse=True)
                                if f in self.lex.divisions), None)
+            g.looked_up = True
         return g.division
 
     def article_places(self, text: str, groups: dict[str, Group]) -> dict:
         """The article's home district, its city and province; leader lists (区领导甲、乙)."""
         lex = self.lex
-        districts = [g for g in groups.values() if g.type == "District" and not g.forms & lex.countries]
+        districts = [g for g in groups.values() if g.type == Names.District and not g.forms & lex.countries]
         div = self.division
         own = Counter(m.group(1) for m in re.finditer(r"(?:我|本|全)(区|县|市|镇|乡|州|旗)", text))
-        zones = [g for g in districts if div(g) is None or div(g).level == 3]
+        levels = {id(g): d.level if (d := div(g)) is not None else 0 for g in districts}
+        zones = [g for g in districts if levels[id(g)] in (0, 3)]
 
         def rank(g: Group) -> tuple:
             return (any(f[-1:] in own for f in g.forms), any(f.endswith("新区") for f in g.forms) or div(g) is not None,
                     len(g.spans), max(map(len, g.forms)))
         home = max(zones, key=rank, default=None)
-        cities = [g for g in districts if div(g) is not None and div(g).level == 2]
+        cities = [g for g in districts if levels[id(g)] == 2]
         city = max(cities, key=lambda g: len(g.spans), default=None)
-        if home is not None and div(home) is not None and lex.parent(div(home).name) is not None:
-            parent = lex.parent(div(home).name)
+        if home is not None and (home_div := div(home)) is not None and (parent := lex.parent(home_div.name)):
             city = next((g for g in cities if div(g) == parent), city)
-        provinces = [g for g in districts if div(g) is not None and div(g).level == 1]
+        provinces = [g for g in districts if levels[id(g)] == 1]
         province = max(provinces, key=lambda g: len(g.spans), default=None)
-        if city is not None and lex.parent(div(city).name) is not None:
-            province = next((g for g in provinces if div(g) == lex.parent(div(city).name)), province)
+        if city is not None and (city_div := div(city)) is not None and (parent := lex.parent(city_div.name)):
+            province = next((g for g in provinces if div(g) == parent), province)
         out: dict = {"home": home, "city": city, "province": province, "own": own}
         leaders: dict[str, list[tuple[str, Group]]] = defaultdict(list)
-        people = {norm(g.text): g for g in groups.values() if g.type == "Person"}
+        people = {norm(g.text): g for g in groups.values() if g.type == Names.Person}
         for m in LEADER_LIST.finditer(text):
             level = m.group(1)
             place = city if level == "市" and not (home and any(f.endswith("市") for f in home.forms)) else home
@@ -448,7 +452,7 @@ class RelationExtractor:
                 f.add(f"h_{role}")
         if places.get("own"):
             f.add("own=" + "".join(sorted(places["own"])))
-        hd, td = (self.division(h), self.division(t)) if h.type == t.type == "District" else (None, self.division(t))
+        hd, td = (self.division(h), self.division(t)) if h.type == t.type == Names.District else (None, self.division(t))
         if hd is not None and td is not None:
             f.add(f"lex_levels={hd.level}{td.level}")
             parent = lex.parent(hd.name)
@@ -464,11 +468,11 @@ class RelationExtractor:
             f.add("t_unlisted")
         if any(hf.startswith(a) for hf in h.forms for tf in t.forms for a in (tf, tf.rstrip("区县市镇乡")) if len(a) >= 2):
             f.add("h_starts_with_t")
-        if re.match(r"(新区|区|市|县|镇|乡|州|旗|省)", hn) and h.type == "Organization":
-            f.add("relative=" + re.match(r"新区|区|市|县|镇|乡|州|旗|省", hn).group())
+        if (relative := re.match(r"新区|区|市|县|镇|乡|州|旗|省", hn)) and h.type == Names.Organization:
+            f.add("relative=" + relative.group())
             f.add(f"relative_to_{tn[-1:]}")
         f.add(f"t_suffix={tn[-1:]}")
-        if h.type == "Project":
+        if h.type == Names.Project:
             f.add(f"h_mentions={min(len(h.spans), 3)}")
         if len(t.spans) >= 3:
             f.add("t_frequent")
@@ -508,7 +512,7 @@ class RelationExtractor:
         f.add(f"ents_between={min(len(inside), 3)}")
         if any(s.label_ == b.label_ for s in inside):
             f.add("closer_same_type")
-        if a.label_ == "Person":
+        if a.label_ == Names.Person:
             before = text[max(0, a.start_char - 8):a.start_char]
             title = next((m.group() for m in self.title_re.finditer(before) if m.end() == len(before)), None)
             if title:
@@ -526,13 +530,13 @@ class RelationExtractor:
         return f
 
     # -- rules: leads / worksFor from post chains ------------------------------------------
-    def post_chains(self, text: str, sent: Span, ents: list[Span], parts: list[Span] = (),
+    def post_chains(self, text: str, sent: Span, ents: list[Span], parts: list[Span] | tuple[()] = (),
                     bare: dict[tuple[int, int], list[str]] | None = None) -> list[Rel]:
         """leads / worksFor along each person's chain of posts; `bare` collects the titles that
         name no body (县长某某, 县委副书记、县长某某): posts of the article's own place."""
         out: list[Rel] = []
-        places = {(s.start_char, s.end_char) for s in parts if s.label_ == "District"}
-        people = [e for e in ents if e.label_ == "Person"]
+        places = {(s.start_char, s.end_char) for s in parts if s.label_ == Names.District}
+        people = [e for e in ents if e.label_ == Names.Person]
         bodies = [e for e in ents if e.label_ in BODIES]
         chains: dict[int, list[tuple[End | None, str]]] = {}
         for p in people:
@@ -546,7 +550,7 @@ class RelationExtractor:
             chains[p.start_char] = items
             merged: dict[End | None, list[str]] = {}
             for body, title in items:
-                if body and body[2] == "Organization" and GOVERNMENT_HEAD.search(title):
+                if body and body[2] == Names.Organization and GOVERNMENT_HEAD.search(title):
                     # 胶州市委副书记、市长: the mayor heads the city, not the party committee
                     place = max(((a, b) for a, b in places if a == body[0] and b < body[1]),
                                 key=lambda ab: ab[1], default=None)
@@ -557,7 +561,7 @@ class RelationExtractor:
                             and body[1] - body[0] <= 3:
                         bare.setdefault((p.start_char, p.end_char), []).append(title)
                         continue  # 县委副书记、县长: the head of the (unnamed) county
-                    body = (place[0], place[1], "District") if place else body
+                    body = (place[0], place[1], Names.District) if place else body
                 if body is None and bare is not None and GOVERNMENT_POST.search(title):
                     bare.setdefault((p.start_char, p.end_char), []).append(title)
                 merged.setdefault(body, []).append(title)
@@ -565,12 +569,12 @@ class RelationExtractor:
                 if body is None:
                     continue
                 top = any(t in self.lex.top_titles for t in titles)
-                out.append(Rel((p.start_char, p.end_char, "Person"), body, "leads" if top else "worksFor",
+                out.append(Rel((p.start_char, p.end_char, Names.Person), body, Names.leads if top else Names.worksFor,
                                "、".join(titles), None, 0.9 if top else 0.8))
         return out
 
     def _chain(self, text: str, lo: int, person: int, bodies: list[Span],
-               people: list[Span] = ()) -> list[tuple[End | None, str]]:
+               people: list[Span] | tuple[()] = ()) -> list[tuple[End | None, str]]:
         """Walk left from a person over titles and bodies joined only by connectors. Past
         another person (集团董事长甲、副总经理乙) only that person's body is taken: 乙's post is
         at the body named for 甲, not 甲's title."""
@@ -607,9 +611,9 @@ class RelationExtractor:
             return []
         chain: list[tuple[End | None, str]] = []
         current: End | None = None
-        for start, end, kind, body in reversed(items):
+        for start, end, kind, end_of_body in reversed(items):
             if kind == "body":
-                current = body
+                current = end_of_body
             else:
                 chain.append((current, text[start:end]))
         return chain
@@ -619,33 +623,33 @@ class RelationExtractor:
                        nested: list[Span]) -> list[Rel]:
         out: list[Rel] = []
         for e in ents:
-            if e.label_ not in ("Project", "District"):
+            if e.label_ not in (Names.Project, Names.District):
                 continue
             end = (e.start_char, e.end_char, e.label_)
             parts = [s for s in inner if e.start_char <= s.start_char and s.end_char <= e.end_char
                      and (s.start_char, s.end_char) != (e.start_char, e.end_char)]
             base_end = e.start_char + len(canonical_project(text[e.start_char:e.end_char])) \
-                if e.label_ == "Project" else e.end_char
-            starts = {s.start_char for s in parts if s.label_ == "District"}
+                if e.label_ == Names.Project else e.end_char
+            starts = {s.start_char for s in parts if s.label_ == Names.District}
             # the NER's cut inside a name is a guess: it names an owner only up to a place name
             owner = max((s for s in parts if s.start_char == e.start_char and s.end_char < base_end
-                         and s.label_ in ("Organization", "Enterprise")
+                         and s.label_ in (Names.Organization, Names.Enterprise)
                          and (s.kb_id_ != "ner" or s.end_char in starts)), key=len, default=None)
-            places = [s for s in parts if s.label_ == "District" and text[s.start_char:s.end_char] not in self.lex.countries
+            places = [s for s in parts if s.label_ == Names.District and text[s.start_char:s.end_char] not in self.lex.countries
                       and (owner is None or s.start_char >= owner.end_char)]
-            if e.label_ == "Project" and owner is None and places and places[0].start_char - e.start_char >= 2:
+            if e.label_ == Names.Project and owner is None and places and places[0].start_char - e.start_char >= 2:
                 head = text[e.start_char:places[0].start_char]  # 京东方青岛基地 -> 京东方
                 if re.fullmatch(f"[{HAN}“”]+", head) and head not in self.lex.divisions:
-                    kind = "Organization" if re.search(r"大学|学院|院$|所$|中心$", head) else "Enterprise"
+                    kind = Names.Organization if re.search(r"大学|学院|院$|所$|中心$", head) else Names.Enterprise
                     owner = doc.char_span(e.start_char, places[0].start_char, kind, alignment_mode="expand")
-            if owner is not None and e.label_ == "Project":
+            if owner is not None and e.label_ == Names.Project:
                 nested.append(owner)
-                out.append(Rel((owner.start_char, owner.end_char, owner.label_), end, "invests", None, None, 0.8))
+                out.append(Rel((owner.start_char, owner.end_char, owner.label_), end, Names.invests, None, None, 0.8))
             for place in places:
                 if place.end_char - place.start_char < 2:
                     continue
                 nested.append(place)
-                out.append(Rel(end, (place.start_char, place.end_char, "District"), "locatedIn", None, None, 0.8))
+                out.append(Rel(end, (place.start_char, place.end_char, Names.District), Names.locatedIn, None, None, 0.8))
         return out
 
 def with_amounts(text: str, rels: list[Rel]) -> list[Rel]:
@@ -653,9 +657,9 @@ def with_amounts(text: str, rels: list[Rel]) -> list[Rel]:
     ("投资5亿元的甲项目，投资0.6亿元的乙项目"); a total over several projects goes nowhere."""
     amounts: dict[tuple[int, int], int | None] = {}
     for r in rels:
-        if r.label == "invests" and r.tail[:2] not in amounts:
+        if r.label == Names.invests and r.tail[:2] not in amounts:
             amounts[r.tail[:2]] = project_amount(text, r.tail[0], r.tail[1])
-    return [r._replace(amount=amounts.get(r.tail[:2])) if r.label == "invests" and r.amount is None else r
+    return [r._replace(amount=amounts.get(r.tail[:2])) if r.label == Names.invests and r.amount is None else r
             for r in rels]
 
 

@@ -25,11 +25,28 @@ from kg.evaluate import Gold, score
 from kg.extract import extract
 from kg.ingest import read_article
 from kg.pipeline.entities import RULES_KEY
-from kg.pipeline.relations import DEFAULT_MODEL, LABELS, NESTED_KEY, Candidate, LinearModel, Rel, RelationExtractor
+from kg.pipeline.relations import (
+    DEFAULT_MODEL,
+    LABELS,
+    NESTED_KEY,
+    Candidate,
+    Group,
+    LinearModel,
+    Rel,
+    RelationExtractor,
+)
 from kg.resolve import norm
 from kg.types import Article
+from kg.vocab import Names
 
 SPLIT = Path(__file__).with_name("news_split.json")
+
+
+def component(nlp: Language) -> RelationExtractor:
+    """The pipeline's kg_relations component."""
+    rel = nlp.get_pipe("kg_relations")
+    assert isinstance(rel, RelationExtractor)
+    return rel
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 
 
@@ -67,10 +84,11 @@ def oracle_doc(nlp: Language, text: str, gold: dict) -> Doc:
     for form, etype in forms:
         for m in re.finditer(re.escape(form), text):
             found.setdefault((m.start(), m.end()), etype)
-    spans = [doc.char_span(s, e, t, alignment_mode="expand") for (s, e), t in found.items()]
-    spans = [s for s in spans if s is not None]
+    spans = [span for (s, e), t in found.items()
+             if (span := doc.char_span(s, e, t, alignment_mode="expand")) is not None]
     spans.sort(key=lambda s: (-(s.end_char - s.start_char), s.start_char))
-    outer, taken = [], set()
+    outer: list[Span] = []
+    taken: set[int] = set()
     for s in spans:
         if taken.isdisjoint(range(s.start, s.end)):
             outer.append(s)
@@ -86,7 +104,7 @@ def oracle_doc(nlp: Language, text: str, gold: dict) -> Doc:
 
 def load_items(nlp: Language, files: list[tuple[str, Path, Path]], modes: tuple[str, ...] = ("oracle", "pipeline"),
                weight: float = 1.0) -> list[Item]:
-    rel = nlp.get_pipe("kg_relations")
+    rel = component(nlp)
     items: list[Item] = []
     articles = [(stem, read_article(path), json.loads(gold.read_text("utf-8"))) for stem, path, gold in files]
     for mode in modes:
@@ -107,7 +125,9 @@ def labelled(items: list[Item], model: LinearModel | None = None) -> dict[str, t
     out: dict[str, tuple[list[frozenset[str]], list[int], list[float]]] = {label: ([], [], []) for label in LABELS}
     for it in items:
         gold = Gold(it.gold)
-        ids = lambda g: {i for s in g.spans for i in gold.ids(s.text) if not i.startswith("?")}
+
+        def ids(g: Group, gold: Gold = gold) -> set[str]:
+            return {i for s in g.spans for i in gold.ids(s.text) if not i.startswith("?")}
         for label, pairs in it.cands.items():
             X, y, w = out[label]
             for c in pairs.values():
@@ -122,7 +142,7 @@ def labelled(items: list[Item], model: LinearModel | None = None) -> dict[str, t
 
 
 # per relation, chosen by cross-validation on the training part (choose_thresholds, grid 0.2-0.5)
-THRESHOLDS = {"leads": 0.4, "worksFor": 0.4, "locatedIn": 0.2, "invests": 0.3}
+THRESHOLDS = {Names.leads: 0.4, Names.worksFor: 0.4, Names.locatedIn: 0.2, Names.invests: 0.3}
 
 
 def fit(items: list[Item], C: float = 0.3, thresholds: dict[str, float] | None = None, rounds: int = 2) -> LinearModel:
@@ -134,7 +154,7 @@ def fit(items: list[Item], C: float = 0.3, thresholds: dict[str, float] | None =
     except ImportError:
         raise ImportError("training the relation model needs scikit-learn: pip install -e '.[train]'") from None
 
-    model = None
+    model: LinearModel | None = None
     for _ in range(rounds):
         new = LinearModel(threshold=dict(thresholds or {}))
         for label, (X, y, w) in labelled(items, model).items():
@@ -148,13 +168,14 @@ def fit(items: list[Item], C: float = 0.3, thresholds: dict[str, float] | None =
                                   if abs(w) >= 1e-3}
             new.bias[label] = float(clf.intercept_[0])
         model = new
+    assert model is not None, "rounds must be >= 1"
     return model
 
 
 def predictions(nlp: Language, items: list[Item], model: LinearModel) -> dict[str, dict]:
     """Gold-format predictions per article: with oracle entities the gold's own entities and
     the relations' ends as written; with the pipeline's entities the full extraction."""
-    rel: RelationExtractor = nlp.get_pipe("kg_relations")
+    rel = component(nlp)
     out = {}
     for it in items:
         rels = rel.decide(it.doc.text, it.cands, it.rule_rels, model)
@@ -194,7 +215,7 @@ def score_dir(gold_dir: Path | list[Path], preds: dict[str, dict], stems: set[st
 
 def cross_validate(nlp: Language, items: list[Item], gold_dirs: list[Path], folds: int = 4, C: float = 0.3,
                    thresholds: dict[str, float] | None = None, seed: int = 7,
-                   extra: list[Item] = ()) -> dict[str, dict]:
+                   extra: list[Item] | tuple[()] = ()) -> dict[str, dict]:
     """Relation scores of models each trained without one fold of files (plus `extra`
     training items, e.g. distant examples), pooled over folds."""
     stems = sorted({it.stem for it in items})
@@ -222,7 +243,7 @@ def train(nlp: Language, shared: Path = SHARED, output: Path | None = None, frac
     gold_dirs = [shared / "news" / "gold", shared / "gold"]
     model = fit(items, C, choose_thresholds(nlp, items, gold_dirs, C=C))
     if output is not None:
-        rel: RelationExtractor = nlp.get_pipe("kg_relations")
+        rel = component(nlp)
         rel.model = model
         rel.to_disk(output)
     return model
@@ -284,10 +305,10 @@ def rebuild(shared: Path = SHARED, output: Path = DEFAULT_MODEL) -> str:
 
 
 # DuIE 2.0 predicates that are one of ours: predicate -> (relation, subject is the head)
-DUIE = {"董事长": ("leads", False), "校长": ("leads", False), "总经理": ("leads", False),
-        "总部地点": ("locatedIn", True)}
-DUIE_TYPES = {"人物": "Person", "企业": "Enterprise", "机构": "Organization", "学校": "Organization",
-              "地点": "District", "城市": "District"}
+DUIE = {"董事长": (Names.leads, False), "校长": (Names.leads, False), "总经理": (Names.leads, False),
+        "总部地点": (Names.locatedIn, True)}
+DUIE_TYPES = {"人物": Names.Person, "企业": Names.Enterprise, "机构": Names.Organization, "学校": Names.Organization,
+              "地点": Names.District, "城市": Names.District}
 
 
 def duie_items(nlp: Language, path: Path, weight: float = 1.0, limit: int | None = None) -> list[Item]:
@@ -295,7 +316,7 @@ def duie_items(nlp: Language, path: Path, weight: float = 1.0, limit: int | None
     sentence-level candidates of those relations, labelled by the sentence's triples (its
     other pairs of the same types are negatives; article-level views are dropped: one
     sentence is no article)."""
-    rel: RelationExtractor = nlp.get_pipe("kg_relations")
+    rel = component(nlp)
     items: list[Item] = []
     for i, line in enumerate(path.read_text("utf-8").splitlines()):
         row = json.loads(line)
