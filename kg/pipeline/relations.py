@@ -159,8 +159,9 @@ class Candidate:
 
 
 class RelationExtractor:
-    def __init__(self, name: str, model: str | None = None, threshold: float = 0.5):
+    def __init__(self, name: str, model: str | None = None, threshold: float = 0.5, heading_nearest: bool = True):
         self.name = name
+        self.heading_nearest = heading_nearest
         self.lex = lexicon.load()
         self.title_re = re.compile("|".join(map(re.escape, sorted(self.lex.titles, key=len, reverse=True))))
         self.default_threshold = threshold
@@ -199,11 +200,19 @@ class RelationExtractor:
             return with_amounts(text, rule_rels)
         out: list[Rel] = []
         best = {label: {key: c.best(model, label) for key, c in pairs.items()} for label, pairs in cands.items()}
+        # an entity found in the zone a section heading opens is not also put in the home district
+        # (the nearest zone only); measured on the training part: see kg/training/relations.py
+        in_heading_zone = {c.head.key for key, c in cands[Names.locatedIn].items() if "heading_zone" in c.feats
+                           and best[Names.locatedIn][key][0] >= model.threshold.get(Names.locatedIn, 0.5)}
         for label, pairs in cands.items():
             threshold = model.threshold.get(label, self.default_threshold)
             for key, c in pairs.items():
                 p, inst = best[label][key]
                 if p < threshold:
+                    continue
+                if self.heading_nearest and (
+                        (label == Names.locatedIn and c.head.key in in_heading_zone and "t_home" in c.feats)
+                        or (label == Names.invests and c.tail.key in in_heading_zone and "h_home" in c.feats)):
                     continue
                 if label in (Names.leads, Names.worksFor):  # one post per person and body
                     rival = best[Names.worksFor if label == Names.leads else Names.leads].get(key)
@@ -703,6 +712,7 @@ def _by_sentence(sents: list[Span], spans: list[Span]) -> dict[int, list[Span]]:
 
 
 @Language.factory("kg_relations", requires=["doc.ents", "doc.sents"], assigns=["doc._.relations"],
-                  default_config={"model": None, "threshold": 0.5})
-def make_relations(nlp: Language, name: str, model: str | None, threshold: float) -> RelationExtractor:
-    return RelationExtractor(name, model, threshold)
+                  default_config={"model": None, "threshold": 0.5, "heading_nearest": True})
+def make_relations(nlp: Language, name: str, model: str | None, threshold: float,
+                   heading_nearest: bool) -> RelationExtractor:
+    return RelationExtractor(name, model, threshold, heading_nearest)
