@@ -136,3 +136,14 @@ def test_training_learns_the_sample_articles(nlp, shared_dir):
     learned = scores(nlp, test, model, shared_dir / "gold")["oracle"]["relations"]["overall"]
     rules = scores(nlp, test, LinearModel(), shared_dir / "gold")["oracle"]["relations"]["overall"]
     assert learned["f1"] > rules["f1"] and learned["f1"] > 0.3
+
+
+def test_a_section_headings_zone_is_the_nearest_place(extract_text):
+    """Interview series: the zone whose leader a heading introduces holds the section's projects,
+    and the home district is not added besides (the nearest zone only)."""
+    ex = extract_text("本报讯 胶州市召开全市重点项目推进会。\n\n胶州经济技术开发区工委书记张明远——\n\n"
+                      "全力攻坚，推动产业新城崛起\n\n今年开发区将加快推进禾丰智慧物流园、青禾冷链物流中心等项目建设，力争年内投产。")
+    found = {(r.head, r.relation, r.tail) for r in ex.relations}
+    assert ("张明远", "leads", "胶州经济技术开发区") in found
+    assert ("禾丰智慧物流园", "locatedIn", "胶州经济技术开发区") in found
+    assert not {("禾丰智慧物流园", "locatedIn", "胶州"), ("禾丰智慧物流园", "locatedIn", "胶州市")} & found
