@@ -88,9 +88,22 @@ def test_model_round_trips_through_disk(nlp, tmp_path):
     rel.to_disk(tmp_path / "rel")
     assert (tmp_path / "rel" / "model.json").read_text("utf-8").startswith("{")
     again = RelationExtractor("kg_relations", model=str(tmp_path / "rel"))
-    assert again.model == rel.model
+    assert again.model == rel.model and again.cues == rel.cues
     doc = nlp("青禾市委副书记、市长张明远出席签约仪式。华星光电集团董事长刘振宇出席。", disable=["kg_relations"])
     assert sorted(rel.predict(doc)) == sorted(again.predict(doc))
+
+
+def test_word_lists_come_in_at_initialize_and_go_out_with_to_disk(nlp, tmp_path):
+    from spacy.util import registry
+
+    from kg.pipeline.relations import RelationExtractor
+    words = registry.misc.get("kg.relation_words.v1")()
+    assert "签约" in words["cues"] and not any(k.startswith("_") for k in words)
+    rel = RelationExtractor("kg_relations")
+    rel.initialize(words={"cues": ["签约", "落户"]})
+    assert rel.cues == ("签约", "落户")
+    rel.to_disk(tmp_path / "rel")
+    assert RelationExtractor("kg_relations", model=str(tmp_path / "rel")).cues == ("签约", "落户")
 
 
 def test_without_a_model_the_rules_still_answer(nlp, tmp_path):

@@ -21,7 +21,7 @@ import math
 import re
 from bisect import bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -29,6 +29,7 @@ from typing import NamedTuple
 import srsly
 from spacy.language import Language
 from spacy.tokens import Doc, Span
+from spacy.util import registry
 
 from kg import lexicon
 from kg.pipeline.entities import HAN, RULES_KEY
@@ -57,10 +58,9 @@ COMMITTEE_PLACE = re.compile(r"(.+?[省市区县镇乡州旗盟])(?:委|党委|�
 GOVERNMENT_POST = re.compile(r"(省|市|区|县|镇|乡|州|旗)长$|秘书长$")  # heads, deputies (副…长) and 秘书长
 COUNTED = re.compile(r"[\d一二三四五六七八九十百千]+(?:个|项|批)")
 LEADER_LIST = re.compile(r"(区|市|县|省|州|旗|镇)(?:委)?领导")
-# words in a sentence that say how its entities relate (features, not rules)
-CUES = ("签约", "签订", "开工", "投资", "建设", "落户", "位于", "落地", "引进", "入驻", "竣工", "投产", "总投资",
-        "由", "与", "和", "的", "在", "、", "，", "：", "位于", "辖区", "境内", "主持", "出席", "参加", "记者",
-        "书记", "长", "主任", "副", "委员", "常委", "领导", "集团", "公司", "我区", "我县", "我市", "我镇")
+WORDS = Path(__file__).resolve().parents[1] / "data" / "relation_words.json"
+# the rules' own confidences, where no model is trained (the model's probability otherwise)
+RULE_CONFIDENCE = {"post chain, top post": 0.9, "post chain, other post": 0.8, "name structure": 0.8}
 
 
 class Rel(NamedTuple):
@@ -167,19 +167,30 @@ class RelationExtractor:
         self.default_threshold = threshold
         path = Path(model) if model else DEFAULT_MODEL
         self.model = LinearModel()
+        self.cues: tuple[str, ...] = tuple(relation_words()["cues"])  # until initialize or from_disk
         if (path / "model.json").exists():
             self.from_disk(path)
         if not Doc.has_extension("relations"):
             Doc.set_extension("relations", default=[])
 
-    # -- serialization (no pickle: the weights are JSON) -------------------------------------
+    def initialize(self, get_examples: Callable[[], Iterable] | None = None, *, nlp: Language | None = None,
+                   words: dict | None = None) -> None:
+        """Word lists come in here (config: [initialize.components.kg_relations.words])."""
+        if words is not None:
+            self.cues = tuple(words["cues"])
+
+    # -- serialization (no pickle: the weights and word lists are JSON) ------------------------
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         srsly.write_json(path / "model.json", self.model.to_dict())
+        srsly.write_json(path / "words.json", {"cues": list(self.cues)})
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> RelationExtractor:
-        self.model = LinearModel.from_dict(srsly.read_json(Path(path) / "model.json"))
+        path = Path(path)
+        self.model = LinearModel.from_dict(srsly.read_json(path / "model.json"))
+        if (path / "words.json").exists():
+            self.cues = tuple(srsly.read_json(path / "words.json")["cues"])
         return self
 
     # -- the component -------------------------------------------------------------------------
@@ -272,7 +283,7 @@ class RelationExtractor:
         for i, members in by_sent.items():
             members.sort(key=lambda s: (s.start_char, -s.end_char))
             lo, hi = sents[i] if i >= 0 else (0, len(text))
-            cue = {w for w in CUES if w in text[lo:hi]}
+            cue = {w for w in self.cues if w in text[lo:hi]}
             for i, a in enumerate(members):
                 for j, b in enumerate(members):
                     if i == j or max(a.start_char, b.start_char) - min(a.end_char, b.end_char) > MAX_GAP:
@@ -516,7 +527,7 @@ class RelationExtractor:
         shape = re.sub(r"(\[P\](项目|工程)?、)+", "[P]、", "".join(pattern))
         if len(shape) <= 16:
             f.add(f"shape={shape}")
-        f |= {f"btw_has={w}" for w in CUES if w in between}
+        f |= {f"btw_has={w}" for w in self.cues if w in between}
         inside = [s for s in members if s.start_char >= first.end_char and s.end_char <= second.start_char]
         f.add(f"ents_between={min(len(inside), 3)}")
         if any(s.label_ == b.label_ for s in inside):
@@ -579,7 +590,8 @@ class RelationExtractor:
                     continue
                 top = any(t in self.lex.top_titles for t in titles)
                 out.append(Rel((p.start_char, p.end_char, Names.Person), body, Names.leads if top else Names.worksFor,
-                               "、".join(titles), None, 0.9 if top else 0.8))
+                               "、".join(titles), None,
+                               RULE_CONFIDENCE["post chain, top post" if top else "post chain, other post"]))
         return out
 
     def _chain(self, text: str, lo: int, person: int, bodies: list[Span],
@@ -653,12 +665,14 @@ class RelationExtractor:
                     owner = doc.char_span(e.start_char, places[0].start_char, kind, alignment_mode="expand")
             if owner is not None and e.label_ == Names.Project:
                 nested.append(owner)
-                out.append(Rel((owner.start_char, owner.end_char, owner.label_), end, Names.invests, None, None, 0.8))
+                out.append(Rel((owner.start_char, owner.end_char, owner.label_), end, Names.invests, None, None,
+                               RULE_CONFIDENCE["name structure"]))
             for place in places:
                 if place.end_char - place.start_char < 2:
                     continue
                 nested.append(place)
-                out.append(Rel(end, (place.start_char, place.end_char, Names.District), Names.locatedIn, None, None, 0.8))
+                out.append(Rel(end, (place.start_char, place.end_char, Names.District), Names.locatedIn, None, None,
+                               RULE_CONFIDENCE["name structure"]))
         return out
 
 def with_amounts(text: str, rels: list[Rel]) -> list[Rel]:
@@ -709,6 +723,13 @@ def _by_sentence(sents: list[Span], spans: list[Span]) -> dict[int, list[Span]]:
         if span.end <= ends[first]:
             out.setdefault(first, []).append(span)
     return out
+
+
+@registry.misc("kg.relation_words.v1")
+def relation_words(path: str | None = None) -> dict[str, list[str]]:
+    """The word lists of kg_relations (default: kg/data/relation_words.json)."""
+    data = srsly.read_json(Path(path) if path else WORDS)
+    return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
 @Language.factory("kg_relations", requires=["doc.ents", "doc.sents"], assigns=["doc._.relations"],
