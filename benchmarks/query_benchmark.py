@@ -25,7 +25,7 @@ import pyoxigraph as ox
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from kg import query, store  # noqa: E402  (after the path tweak, for a plain checkout)
+from kg.sparql import query, store  # noqa: E402  (after the path tweak, for a plain checkout)
 from kg.vocab import KG as KG_TERMS  # noqa: E402
 from kg.vocab import Names  # noqa: E402
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from spacy.language import Language
 
 from kg import nlp as kg_nlp
+from kg import publish
 from kg.cache import ExtractionCache
 from kg.extract import extract
 from kg.ingest import IngestError, iter_articles, read_article
@@ -51,11 +52,13 @@ class Run:
     cached: int = 0  # extractions taken from the cache
 
 
-def load_articles(paths: Iterable[Path], failures: list[Failure], max_bytes: int = 20_000_000) -> Iterator[Article]:
-    """Decode each file; a bad one is recorded with its reason and skipped, never fatal."""
+def load_articles(paths: Iterable[Path], failures: list[Failure], max_bytes: int = 20_000_000,
+                  root: Path | None = None, follow_symlinks: bool = False) -> Iterator[Article]:
+    """Decode each file (found in the corpus folder `root`, if any); a bad one is recorded with
+    its reason and skipped, never fatal."""
     for path in paths:
         try:
-            yield read_article(path, max_bytes=max_bytes)
+            yield read_article(path, max_bytes=max_bytes, root=root, follow_symlinks=follow_symlinks)
         except IngestError as err:
             failures.append(Failure(str(path), err.reason))
 
@@ -65,6 +68,7 @@ def extract_articles(nlp: Language, articles: Iterable[Article], failures: list[
     """Extractions in input order. With n_process > 1, whole articles go to worker processes
     that each build the pipeline once: extraction is a pure function of one article, and
     only the Article and its (small) Extraction cross process boundaries."""
+    articles = _fitting(nlp, articles, failures)
     if n_process > 1:
         yield from _extract_in_workers(nlp, articles, failures, n_process, schema)
         return
@@ -76,10 +80,23 @@ def extract_articles(nlp: Language, articles: Iterable[Article], failures: list[
             failures.append(Failure(article.source, f"extraction failed: {type(err).__name__}: {err}"))
 
 
+def _fitting(nlp: Language, articles: Iterable[Article], failures: list[Failure]) -> Iterator[Article]:
+    """Articles the pipeline accepts: a longer one is a failure here, not spaCy's E088 raised
+    inside nlp.pipe, which would end the whole run."""
+    for a in articles:
+        if len(a.text) > nlp.max_length:
+            failures.append(Failure(a.source, f"{len(a.text):,} characters, over the pipeline's "
+                                              f"limit of {nlp.max_length:,}"))
+        else:
+            yield a
+
+
 _WORKER: list[tuple[Language, Schema | None]] = []
 
 
 def _init_worker(build_args: dict, schema_path: Path | None) -> None:
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (no traceback per worker)
     _WORKER.append((kg_nlp.build(**build_args), load_schema(schema_path) if schema_path else None))
 
 
@@ -108,15 +125,17 @@ def _extract_in_workers(nlp: Language, articles: Iterable[Article], failures: li
 
 def run(path: Path, nlp: Language | None = None, progress: Callable[[Iterable], Iterable] | None = None,
         n_process: int = 1, max_bytes: int = 20_000_000, cache: Path | None = None,
-        schema: Schema | None = None) -> Run:
+        schema: Schema | None = None, follow_symlinks: bool = False) -> Run:
     """Extract every article under `path` (a file or folder). With `cache`, articles whose
-    bytes and pipeline are unchanged since the last run are not extracted again."""
+    bytes and pipeline are unchanged since the last run are not extracted again. Symlinks out
+    of the folder are failures unless `follow_symlinks`."""
     nlp = nlp or kg_nlp.build()
     result = Run()
     files = list(iter_articles(path))
     store = ExtractionCache(cache, kg_nlp.version(nlp)) if cache else None
     todo: list[Article] = []
-    for article in load_articles(files, result.failures, max_bytes):
+    root = Path(path) if Path(path).is_dir() else None
+    for article in load_articles(files, result.failures, max_bytes, root, follow_symlinks):
         hit = store.get(article) if store else None
         if hit is not None:
             result.extractions.append(hit)
@@ -184,9 +203,12 @@ def export(extractions: list[Extraction], out: Path, formats: Sequence[str] | No
         kgraph = graph.merge(extractions)
     with report.timed("project"):
         views = Views(kgraph, graph.to_rdf(kgraph, schema), graph.to_networkx(kgraph), schema, title)
-    for name in formats or registry:
-        with report.timed(name):
-            report.files += registry[name](views, Path(out))
+    with publish.staging(Path(out)) as stage:  # all files or none: see kg/publish.py
+        for name in formats or registry:
+            with report.timed(name):
+                registry[name](views, stage)
+        with report.timed("publish"):
+            report.files += publish.publish(stage, Path(out))
     report.articles = report.articles or len(extractions)
     report.entities, report.relations, report.triples = len(kgraph.nodes), len(kgraph.edges), len(views.rdf)
     return report
@@ -196,13 +218,13 @@ def build(corpus: Path, out: Path, *, nlp: Language | None = None, segmenter: st
           pkuseg_model: Path | None = None, model: str | None = None, jobs: int = 1,
           max_bytes: int = 20_000_000, cache: bool = True, store: Path | None = None,
           formats: Sequence[str] | None = None, schema: Schema | None = None, title: str | None = None,
-          progress: Callable[[Iterable], Iterable] | None = None) -> BuildReport:
+          progress: Callable[[Iterable], Iterable] | None = None, follow_symlinks: bool = False) -> BuildReport:
     """The whole build: extract every article under `corpus` (reusing OUT/.cache unless
     cache=False), merge, write every export into `out`, and with `store` load graph.ttl into
     an on-disk SPARQL store. Bad arguments raise BuildError before anything is extracted; a
     bad article is a Failure in the report, never fatal; a type or relation the ontology does
     not declare (records from an older cache, say) raises kg.schema.SchemaError."""
-    from kg import store as kg_store
+    from kg.sparql import store as kg_store
 
     corpus, out = Path(corpus), Path(out)
     if not corpus.exists():
@@ -215,6 +237,10 @@ def build(corpus: Path, out: Path, *, nlp: Language | None = None, segmenter: st
             kg_store.check_target(store)
         except kg_store.StoreError as err:
             raise BuildError(str(err)) from err
+    try:  # the last check: it creates `out`
+        publish.ready(out)
+    except publish.OutputError as err:
+        raise BuildError(str(err)) from err
     report = BuildReport(out)
     with report.timed("load"):
         try:
@@ -223,7 +249,8 @@ def build(corpus: Path, out: Path, *, nlp: Language | None = None, segmenter: st
             raise BuildError(str(err)) from err
     with report.timed("extract"):
         try:
-            result = run(corpus, nlp, progress, jobs, max_bytes, out / ".cache" if cache else None, schema)
+            result = run(corpus, nlp, progress, jobs, max_bytes, out / ".cache" if cache else None, schema,
+                         follow_symlinks)
         except IngestError as err:  # an empty folder: nothing to read at all
             result = Run(failures=[Failure(str(err.path), err.reason)])
     report.failures, report.cached, report.articles = result.failures, result.cached, len(result.extractions)

@@ -42,6 +42,7 @@ def entity_iri(etype: str, name: str) -> URIRef:
 
 
 def article_iri(doc_id: str) -> URIRef:
+    """The article's path in the corpus (kg.ingest.article_id) as one segment."""
     return ID[f"article/{iri_segment(doc_id)}"]
 
 

@@ -12,7 +12,8 @@ from kg.schema import default_path  # the ontology in use: span labels are check
 
 CONFIG = Path(__file__).with_name("config.cfg")
 SEGMENTERS = ("char", "jieba", "pkuseg")
-VERSION = "kg-pipeline/1"  # bump when extraction changes: part of the cache key
+VERSION = "kg-pipeline/1"
+MAX_CHARS = 20_000_000  # = kg.ingest.MAX_BYTES  # bump when extraction changes: part of the cache key
 
 
 def build(segmenter: str = "char", pkuseg_model: str | Path | None = None,
@@ -24,6 +25,7 @@ def build(segmenter: str = "char", pkuseg_model: str | Path | None = None,
         if not nlp.has_pipe("parser") and not nlp.has_pipe("senter"):
             nlp.add_pipe("sentencizer", first=True,
                          config={"punct_chars": ["。", "！", "？", "!", "?", "；", "\n"]})
+            nlp.add_pipe("kg_sentence_bounds", after="sentencizer")
         nlp.add_pipe("kg_entities", config={"use_ner": True})
         nlp.add_pipe("kg_relations")
         nlp.meta["kg_build"] = {"model": model}
@@ -37,6 +39,10 @@ def build(segmenter: str = "char", pkuseg_model: str | Path | None = None,
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     if segmenter == "pkuseg":
         nlp.tokenizer.initialize(pkuseg_model=str(pkuseg_model))  # type: ignore[union-attr]
+    # Any article inside the default --max-bytes fits (a character takes at least a byte). spaCy's
+    # 1M default guards its own parser/NER; ours reads 400-character chunks (kg_ner) and
+    # bounded sentences (kg_sentence_bounds), so memory stays linear in the text (~0.2 KB/char).
+    nlp.max_length = MAX_CHARS
     # how to build the same pipeline again, e.g. in a worker process
     nlp.meta["kg_build"] = {"segmenter": segmenter, "pkuseg_model": str(pkuseg_model) if pkuseg_model else None}
     return nlp

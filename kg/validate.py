@@ -17,8 +17,9 @@ from rdflib import RDF, RDFS, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
+from kg import publish
 from kg import schema as kg_schema
-from kg.query import compact
+from kg.sparql.query import compact
 from kg.vocab import KG
 
 
@@ -46,7 +47,7 @@ class Report:
 
 
 def _parse(path: Path, what: str) -> Graph:
-    from kg import store  # a store folder is dumped to N-Triples and parsed
+    from kg.sparql import store  # a store folder is dumped to N-Triples and parsed
     path = Path(path)
     try:
         if store.is_store(path):
@@ -54,9 +55,12 @@ def _parse(path: Path, what: str) -> Graph:
             return Graph().parse(data=data, format="nt")
         if not path.is_file():
             raise ValidateError(f"{what} {path}: no such file")
+        publish.verify(path)  # half of a killed build's publish is not a graph to validate
         return Graph().parse(path, format="turtle" if path.suffix in (".ttl", "") else None)
     except ValidateError:
         raise
+    except publish.OutputError as err:
+        raise ValidateError(str(err)) from err
     except Exception as err:  # rdflib raises many unrelated types for bad syntax
         raise ValidateError(f"{what} {path}: cannot parse: {' '.join(str(err).split())[:300]}") from err
 

@@ -92,7 +92,7 @@ def test_factories_found_by_spacy_without_importing_kg():
 
 
 def test_default_pipeline(nlp):
-    assert nlp.pipe_names == ["sentencizer", "kg_ner", "kg_entities", "kg_relations"]
+    assert nlp.pipe_names == ["sentencizer", "kg_sentence_bounds", "kg_ner", "kg_entities", "kg_relations"]
     assert nlp.tokenizer.segmenter == "char"
     assert nlp.has_factory("kg_ner") and nlp.has_factory("kg_entities") and nlp.has_factory("kg_relations")
 

@@ -14,7 +14,7 @@ import rdflib
 
 import kg.cli
 from conftest import CORPUS, ROOT
-from kg import query, store
+from kg.sparql import query, store
 
 QUERIES = ROOT / "queries"
 READY = sorted(p.name for p in QUERIES.glob("*.rq"))

@@ -78,16 +78,32 @@ def write_graphml(graph: nx.MultiDiGraph, path: Path) -> None:
         nx.write_graphml(flat, tmp, encoding="utf-8")
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """Text a spreadsheet would run as a formula gets a leading ' (OWASP's CSV-injection advice)."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA) else value
+
+
+class _SafeWriter:
+    def __init__(self, out: io.StringIO) -> None:
+        self.writer = csv.writer(out)
+
+    def writerow(self, row: list[object]) -> None:
+        self.writer.writerow([_cell(v) for v in row])
+
+
 def write_csvs(kgraph: KnowledgeGraph, entities_path: Path, relations_path: Path) -> None:
     ents = io.StringIO()
-    w = csv.writer(ents)
+    w = _SafeWriter(ents)
     w.writerow(["iri", "type", "name", "aliases", "articles", "confidence"])
     for iri in sorted(kgraph.nodes):
         n = kgraph.nodes[iri]
         docs = sorted({m.evidence.doc_id for m in n.mentions})
         w.writerow([iri, n.type, n.name, "|".join(sorted(n.aliases)), "|".join(docs), round(n.confidence, 2)])
     rels = io.StringIO()
-    w = csv.writer(rels)
+    w = _SafeWriter(rels)
     w.writerow(["head", "relation", "tail", "role", "amount", "confidence", "article", "sentence"])
     for key in sorted(kgraph.edges):
         e = kgraph.edges[key]
@@ -98,8 +114,9 @@ def write_csvs(kgraph: KnowledgeGraph, entities_path: Path, relations_path: Path
 
 
 def write_json(extraction: Extraction, folder: Path) -> Path:
-    """`<stem>.json` in the gold format of ANNOTATION.md."""
-    path = folder / (Path(extraction.article.doc_id).stem + ".json")
+    """`<article path>.json` in the gold format of ANNOTATION.md: sub/a.txt -> folder/sub/a.json,
+    so articles of one name in two subfolders keep two files."""
+    path = folder / Path(extraction.article.doc_id).with_suffix(".json")
     write_text(path, json.dumps(extraction.to_gold(), ensure_ascii=False, indent=2) + "\n")
     return path
 
