@@ -19,7 +19,7 @@ EXAMPLES = {
     "extract": "example:\n  kg extract examples/corpus --out output/json\n  kg extract article.txt --out json/",
     "evaluate": "example:\n  kg evaluate --gold ../shared/gold examples/corpus\n"
                 "  kg evaluate --gold gold/ corpus/ --json",
-    "train": "example:\n  kg train --datasets ../shared/datasets",
+    "train": "example:\n  kg train --datasets ../shared/datasets\n  kg train --only relations",
     "query": "example:\n  kg query output/graph.ttl queries/who_leads_what.rq\n"
              "  kg query output/store queries/entity.rq --param name=侯万里 --format json\n"
              "  kg query output/graph.ttl 'SELECT ?name WHERE { ?p a kg:Person ; rdfs:label ?name }' --format csv\n"
@@ -119,10 +119,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from kg.training import ner
-    if not (args.datasets / "cluener2020" / "train.json").exists():
-        raise UsageError(f"{args.datasets}: no cluener2020/train.json there")
-    print(ner.train(args.datasets, args.work, args.output))
+    if args.only in (None, "ner"):
+        from kg.training import ner
+        if not (args.datasets / "cluener2020" / "train.json").exists():
+            raise UsageError(f"{args.datasets}: no cluener2020/train.json there")
+        print(ner.train(args.datasets, args.work, args.output))
+    if args.only in (None, "relations"):  # after the NER: the relation model learns from its entities
+        from kg.training import relations
+        shared = args.datasets.parent
+        if not (shared / "news" / "gold").is_dir():
+            raise UsageError(f"{shared}: no news/gold there (the annotated articles)")
+        print(relations.rebuild(shared, args.relations_output))
     return 0
 
 
@@ -254,11 +261,15 @@ def parser() -> argparse.ArgumentParser:
     corpus_args(v)
     v.add_argument("--gold", type=Path, required=True, help="folder of <stem>.json gold files")
     v.add_argument("--json", action="store_true", help="machine-readable output")
-    t = command("train", "Rebuild the shipped NER model (kg/models/ner) from public datasets.", cmd_train)
+    t = command("train", "Rebuild the shipped models from ../shared: the NER (public datasets), then the "
+                "relation model (the annotated news).", cmd_train)
     t.add_argument("--datasets", type=Path, default=Path("../shared/datasets"), help="the datasets folder")
     t.add_argument("--work", type=Path, default=Path("build/ner"), help="scratch folder")
     t.add_argument("--output", type=Path, default=Path(__file__).parent / "models" / "ner",
                    help="where the trained model goes")
+    t.add_argument("--relations-output", type=Path, default=Path(__file__).parent / "models" / "relations",
+                   help="where the trained relation model goes")
+    t.add_argument("--only", choices=("ner", "relations"), help="rebuild one model only")
     graph_help = "graph.ttl (or another RDF file) or a store folder made by kg build --store"
     qp = command("query", "Run a SPARQL query (a .rq file or inline text) on the graph.", cmd_query)
     qp.add_argument("graph", type=Path, help=graph_help)

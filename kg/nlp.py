@@ -57,7 +57,7 @@ def version(nlp: Language) -> str:
     digest = hashlib.sha256()
     for path in sorted([*root.glob("*.py"), *root.glob("pipeline/*.py"), *root.glob("data/*"), default_path(),
                         root / "config.cfg", root / "models" / "ner" / "meta.json",
-                        *root.glob("models/ner/ner/model")]):
+                        *root.glob("models/ner/ner/model"), *root.glob("models/relations/*.json")]):
         if path.is_file():
             digest.update(path.name.encode() + path.read_bytes())
     seg = getattr(nlp.tokenizer, "segmenter", "?")
