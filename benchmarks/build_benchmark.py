@@ -39,31 +39,21 @@ def peak_mb() -> float:
 
 
 def run_kg(articles: list[str], jobs: int, out: dict) -> None:
-    from kg import api, graph
-    from kg.export import files, html
+    from kg import api
 
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "corpus", Path(tmp) / "out"
         src.mkdir()
         for i, text in enumerate(articles):
             (src / f"{i:04d}.txt").write_text(text, encoding="utf-8")
-        t0 = time.perf_counter()
-        from kg import nlp
-        pipeline = nlp.build()
-        t1 = time.perf_counter()
-        result = api.run(src, pipeline, n_process=jobs)
-        t2 = time.perf_counter()
-        kgraph = graph.merge(result.extractions)
-        rdf, nxg = graph.to_rdf(kgraph), graph.to_networkx(kgraph)
-        files.write_turtle(rdf, dst / "graph.ttl")
-        files.write_graphml(nxg, dst / "graph.graphml")
-        files.write_csvs(kgraph, dst / "entities.csv", dst / "relations.csv")
-        html.write_html(nxg, dst / "graph.html")
-        t3 = time.perf_counter()
+        report = api.build(src, dst, jobs=jobs, cache=False)
     n = sum(map(len, articles))
-    out.update(load_s=t1 - t0, extract_s=t2 - t1, graph_and_exports_s=t3 - t2,
-               extract_chars_per_s=n / (t2 - t1), build_chars_per_s=n / (t3 - t1),
-               entities=len(kgraph.nodes), relations=len(kgraph.edges), triples=len(rdf), peak_mb=peak_mb())
+    t = report.timings
+    exports = sum(s for stage, s in t.items() if stage not in ("load", "extract"))
+    out.update(load_s=t["load"], extract_s=t["extract"], graph_and_exports_s=exports,
+               extract_chars_per_s=n / t["extract"], build_chars_per_s=n / (t["extract"] + exports),
+               stages=dict(t), entities=report.entities, relations=report.relations, triples=report.triples,
+               peak_mb=peak_mb())
 
 
 def run_posseg(articles: list[str], out: dict) -> None:
@@ -103,6 +93,7 @@ def main() -> None:
           f"graph+exports {kg['graph_and_exports_s']:.1f} s, pipeline load {kg['load_s']:.1f} s, "
           f"peak RSS {kg['peak_mb']:,.0f} MB; {kg['entities']} entities, {kg['relations']} relations, "
           f"{kg['triples']} triples")
+    print("  stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in kg["stages"].items()))
     print(f"jieba.posseg: {ref['chars_per_s']:,.0f} chars/s ({ref['seconds']:.1f} s), peak RSS {ref['peak_mb']:,.0f} MB")
     print(f"ratio kg extraction / jieba.posseg: {kg['extract_chars_per_s'] / ref['chars_per_s']:.2f}")
     sys.stdout.flush()

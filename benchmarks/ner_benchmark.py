@@ -20,6 +20,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -219,18 +220,35 @@ def _prefix_map(table: dict[str, str]) -> Callable[[str], str | None]:
     return f
 
 
+@cache
+def _kg_nlp():
+    from kg import nlp
+    return nlp.build()
+
+
+def kg_mentions(texts: list[str], layer: str = "pipeline") -> list[list[Span]]:
+    """Entity mentions (start, end, type) per raw sentence: the whole kg pipeline's entities,
+    or (layer="model") the statistical NER's alone."""
+    from kg.pipeline.ner import SPANS_KEY
+    nlp = _kg_nlp()
+    if layer == "model":
+        return [[(e.start_char, e.end_char, e.label_) for e in doc.spans[SPANS_KEY]]
+                for doc in nlp.pipe(texts, batch_size=64, disable=["kg_entities", "kg_relations"])]
+    return [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in nlp.pipe(texts, batch_size=64)]
+
+
 def load_kg(layer: str = "pipeline"):
     if str(REPO) not in sys.path:  # when run as a script, sys.path[0] is benchmarks/
         sys.path.insert(0, str(REPO))
-    from kg.api import ner_mentions
+    import kg.nlp  # noqa: F401  (fails here, as a load error, when kg is not importable)
 
     def tag(texts):
         t0 = time.perf_counter()
-        out = ner_mentions(list(texts), layer=layer)
+        out = kg_mentions(list(texts), layer=layer)
         dt = time.perf_counter() - t0
         out = list(out)
         if len(out) != len(texts):
-            raise ValueError(f"ner_mentions returned {len(out)} results for {len(texts)} texts")
+            raise ValueError(f"kg_mentions returned {len(out)} results for {len(texts)} texts")
         return [[(int(s), int(e), str(t)) for s, e, t in spans] for spans in out], dt
     return tag
 

@@ -25,9 +25,10 @@ import pyoxigraph as ox
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from kg import query, store  # noqa: E402  (after the path tweak, for a plain checkout)
+from kg.sparql import query, store  # noqa: E402  (after the path tweak, for a plain checkout)
+from kg.vocab import KG as KG_TERMS  # noqa: E402
+from kg.vocab import Names  # noqa: E402
 
-KG = "https://w3id.org/zhkg/ontology#"
 ID = "https://w3id.org/zhkg/id/"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -51,10 +52,7 @@ def nn(iri: str) -> ox.NamedNode:
 
 TYPE, LABEL, PREF, ALT = nn(RDF + "type"), nn(RDFS + "label"), nn(SKOS + "prefLabel"), nn(SKOS + "altLabel")
 DERIVED = nn(PROV + "wasDerivedFrom")
-K = {name: nn(KG + name) for name in (
-    "Person", "District", "Organization", "Enterprise", "Project", "Article", "Mention", "Statement",
-    "Evidence", "leads", "worksFor", "locatedIn", "invests", "role", "amount", "confidence", "evidence",
-    "sentence", "sentenceIndex", "beginIndex", "endIndex", "mentionOf", "fileName")}
+K = {name: nn(str(KG_TERMS[name])) for name in KG_TERMS.__annotations__}  # the ontology's terms
 SUBJ, PRED, OBJ = nn(RDF + "subject"), nn(RDF + "predicate"), nn(RDF + "object")
 
 
@@ -138,39 +136,39 @@ class Synth:
         leaves: list[str] = []
         for p in range(self._n(27)):
             prov = f"第{p}省"
-            yield from self.entity("District", prov)
+            yield from self.entity(Names.District, prov)
             for c in range(10):
                 city = f"{prov}第{c}市"
-                yield from self.entity("District", city)
-                yield from self.relation(f"{ID}district/{city}", "locatedIn", f"{ID}district/{prov}")
+                yield from self.entity(Names.District, city)
+                yield from self.relation(f"{ID}district/{city}", Names.locatedIn, f"{ID}district/{prov}")
                 for d in range(5):
                     dist = f"{city}第{d}区"
-                    yield from self.entity("District", dist)
-                    yield from self.relation(f"{ID}district/{dist}", "locatedIn", f"{ID}district/{city}")
+                    yield from self.entity(Names.District, dist)
+                    yield from self.relation(f"{ID}district/{dist}", Names.locatedIn, f"{ID}district/{city}")
                     leaves.append(f"{ID}district/{dist}")
         employers: list[str] = []
-        for etype, count, suffix in (("Organization", 5300, "局"), ("Enterprise", 3500, "集团")):
+        for etype, count, suffix in ((Names.Organization, 5300, "局"), (Names.Enterprise, 3500, "集团")):
             for i in range(self._n(count)):
                 name = f"{rng.choice(SURNAMES)}{rng.choice(GIVEN)}{i}{suffix}"
                 yield from self.entity(etype, name)
                 iri = f"{ID}{etype.lower()}/{name}"
-                yield from self.relation(iri, "locatedIn", rng.choice(leaves))
+                yield from self.relation(iri, Names.locatedIn, rng.choice(leaves))
                 employers.append(iri)
         for i in range(self._n(5300)):
             name = f"{rng.choice(SURNAMES)}{rng.choice(GIVEN)}{i}项目"
-            yield from self.entity("Project", name)
+            yield from self.entity(Names.Project, name)
             iri = f"{ID}project/{name}"
-            yield from self.relation(iri, "locatedIn", rng.choice(leaves))
+            yield from self.relation(iri, Names.locatedIn, rng.choice(leaves))
             for _ in range(rng.choice((1, 1, 2))):
                 investor = rng.choice(employers) if rng.random() < 0.9 else rng.choice(leaves)
                 amount = rng.randrange(1, 500) * 10_000_000 if rng.random() < 0.7 else None
-                yield from self.relation(investor, "invests", iri, amount=amount)
+                yield from self.relation(investor, Names.invests, iri, amount=amount)
         for i in range(self._n(11500)):
             name = f"{rng.choice(SURNAMES)}{rng.choice(GIVEN)}{i}"
-            yield from self.entity("Person", name)
+            yield from self.entity(Names.Person, name)
             for _ in range(rng.choice((1, 1, 2))):
                 role = rng.choice(ROLES)
-                rel = "leads" if role in LEADING else "worksFor"
+                rel = Names.leads if role in LEADING else Names.worksFor
                 employer = rng.choice(employers) if rng.random() < 0.9 else rng.choice(leaves)
                 yield from self.relation(f"{ID}person/{name}", rel, employer, role=role)
 

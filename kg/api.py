@@ -1,21 +1,39 @@
 """The library entry point: files -> Extractions (per article) -> merged graph -> exports.
 
-The CLI (kg/cli.py) is a thin layer over these functions.
+    report = kg.api.build(Path("examples/corpus"), Path("output"))
+    print(report.summary(), report.timings, report.failures)
+
+`build` = `run` (extract, with cache and worker processes) + `export` (merge, project, every
+exporter of kg.export) + an optional SPARQL store. The CLI (kg/cli.py) is a thin layer over
+these functions.
 """
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from spacy.language import Language
 
 from kg import nlp as kg_nlp
+from kg import publish
 from kg.cache import ExtractionCache
 from kg.extract import extract
 from kg.ingest import IngestError, iter_articles, read_article
+from kg.schema import Schema
+from kg.schema import load as load_schema
 from kg.types import Article, Extraction
+
+if TYPE_CHECKING:
+    from kg.export import Exporter
+
+
+class BuildError(ValueError):
+    """A bad argument to build (missing corpus, unknown exporter, unusable store…); the
+    message names it. Nothing has been written when it is raised before extraction."""
 
 
 @dataclass
@@ -34,53 +52,70 @@ class Run:
     cached: int = 0  # extractions taken from the cache
 
 
-def load_articles(paths: Iterable[Path], failures: list[Failure], max_bytes: int = 20_000_000) -> Iterator[Article]:
-    """Decode each file; a bad one is recorded with its reason and skipped, never fatal."""
+def load_articles(paths: Iterable[Path], failures: list[Failure], max_bytes: int = 20_000_000,
+                  root: Path | None = None, follow_symlinks: bool = False) -> Iterator[Article]:
+    """Decode each file (found in the corpus folder `root`, if any); a bad one is recorded with
+    its reason and skipped, never fatal."""
     for path in paths:
         try:
-            yield read_article(path, max_bytes=max_bytes)
+            yield read_article(path, max_bytes=max_bytes, root=root, follow_symlinks=follow_symlinks)
         except IngestError as err:
             failures.append(Failure(str(path), err.reason))
 
 
 def extract_articles(nlp: Language, articles: Iterable[Article], failures: list[Failure],
-                     n_process: int = 1, batch_size: int = 8) -> Iterator[Extraction]:
+                     n_process: int = 1, batch_size: int = 8, schema: Schema | None = None) -> Iterator[Extraction]:
     """Extractions in input order. With n_process > 1, whole articles go to worker processes
     that each build the pipeline once: extraction is a pure function of one article, and
     only the Article and its (small) Extraction cross process boundaries."""
+    articles = _fitting(nlp, articles, failures)
     if n_process > 1:
-        yield from _extract_in_workers(nlp, articles, failures, n_process)
+        yield from _extract_in_workers(nlp, articles, failures, n_process, schema)
         return
     stream = ((a.text, a) for a in articles)
     for doc, article in nlp.pipe(stream, as_tuples=True, batch_size=batch_size):
         try:
-            yield extract(doc, article)
+            yield extract(doc, article, schema)
         except Exception as err:  # one bad article must not sink the corpus
             failures.append(Failure(article.source, f"extraction failed: {type(err).__name__}: {err}"))
 
 
-_WORKER: list[Language] = []
+def _fitting(nlp: Language, articles: Iterable[Article], failures: list[Failure]) -> Iterator[Article]:
+    """Articles the pipeline accepts: a longer one is a failure here, not spaCy's E088 raised
+    inside nlp.pipe, which would end the whole run."""
+    for a in articles:
+        if len(a.text) > nlp.max_length:
+            failures.append(Failure(a.source, f"{len(a.text):,} characters, over the pipeline's "
+                                              f"limit of {nlp.max_length:,}"))
+        else:
+            yield a
 
 
-def _init_worker(build_args: dict) -> None:
-    _WORKER.append(kg_nlp.build(**build_args))
+_WORKER: list[tuple[Language, Schema | None]] = []
+
+
+def _init_worker(build_args: dict, schema_path: Path | None) -> None:
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (no traceback per worker)
+    _WORKER.append((kg_nlp.build(**build_args), load_schema(schema_path) if schema_path else None))
 
 
 def _extract_one(article: Article) -> Extraction | Failure:
+    nlp, schema = _WORKER[0]
     try:
-        return extract(_WORKER[0](article.text), article)
+        return extract(nlp(article.text), article, schema)
     except Exception as err:
         return Failure(article.source, f"extraction failed: {type(err).__name__}: {err}")
 
 
 def _extract_in_workers(nlp: Language, articles: Iterable[Article], failures: list[Failure],
-                        n_process: int) -> Iterator[Extraction]:
+                        n_process: int, schema: Schema | None) -> Iterator[Extraction]:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     build_args = nlp.meta.get("kg_build", {})
     with ProcessPoolExecutor(n_process, mp_context=mp.get_context("spawn"),
-                             initializer=_init_worker, initargs=(build_args,)) as pool:
+                             initializer=_init_worker, initargs=(build_args, schema.path if schema else None)) as pool:
         for result in pool.map(_extract_one, articles, chunksize=1):
             if isinstance(result, Failure):
                 failures.append(result)
@@ -89,22 +124,25 @@ def _extract_in_workers(nlp: Language, articles: Iterable[Article], failures: li
 
 
 def run(path: Path, nlp: Language | None = None, progress: Callable[[Iterable], Iterable] | None = None,
-        n_process: int = 1, max_bytes: int = 20_000_000, cache: Path | None = None) -> Run:
+        n_process: int = 1, max_bytes: int = 20_000_000, cache: Path | None = None,
+        schema: Schema | None = None, follow_symlinks: bool = False) -> Run:
     """Extract every article under `path` (a file or folder). With `cache`, articles whose
-    bytes and pipeline are unchanged since the last run are not extracted again."""
+    bytes and pipeline are unchanged since the last run are not extracted again. Symlinks out
+    of the folder are failures unless `follow_symlinks`."""
     nlp = nlp or kg_nlp.build()
     result = Run()
     files = list(iter_articles(path))
     store = ExtractionCache(cache, kg_nlp.version(nlp)) if cache else None
     todo: list[Article] = []
-    for article in load_articles(files, result.failures, max_bytes):
+    root = Path(path) if Path(path).is_dir() else None
+    for article in load_articles(files, result.failures, max_bytes, root, follow_symlinks):
         hit = store.get(article) if store else None
         if hit is not None:
             result.extractions.append(hit)
         else:
             todo.append(article)
     result.cached = len(result.extractions)
-    for ex in (progress or (lambda x: x))(extract_articles(nlp, todo, result.failures, n_process)):
+    for ex in (progress or (lambda x: x))(extract_articles(nlp, todo, result.failures, n_process, schema=schema)):
         result.extractions.append(ex)
         if store:
             store.put(ex)
@@ -114,19 +152,115 @@ def run(path: Path, nlp: Language | None = None, progress: Callable[[Iterable], 
     return result
 
 
-def ner_mentions(texts: list[str], nlp: Language | None = None,
-                 layer: str = "pipeline") -> list[list[tuple[int, int, str]]]:
-    """Entity mentions (start, end, type) per raw sentence, for mention-level NER benchmarks:
-    the whole pipeline's entities, or (layer="model") the statistical NER's alone."""
-    from kg.pipeline.ner import SPANS_KEY
-    nlp = nlp or _bench_nlp()
-    if layer == "model":
-        return [[(e.start_char, e.end_char, e.label_) for e in doc.spans[SPANS_KEY]]
-                for doc in nlp.pipe(texts, batch_size=64, disable=["kg_entities", "kg_relations"])]
-    return [[(e.start_char, e.end_char, e.label_) for e in doc.ents]
-            for doc in nlp.pipe(texts, batch_size=64)]
+@dataclass
+class BuildReport:
+    """What a build did: counts, files written, seconds per stage (in run order), failures."""
+    out: Path
+    articles: int = 0
+    cached: int = 0          # articles whose extraction came from the cache
+    entities: int = 0
+    relations: int = 0
+    triples: int = 0
+    files: list[Path] = field(default_factory=list)
+    store_triples: int | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"{self.articles} articles ({self.cached} from cache) -> {self.entities} entities, "
+                f"{self.relations} relations, {self.triples} triples in {self.out}/")
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - t0
 
 
-@cache
-def _bench_nlp() -> Language:
-    return kg_nlp.build()
+def _exporters(formats: Sequence[str] | None) -> dict[str, Exporter]:
+    from kg.export import exporters
+    registry = exporters()
+    unknown = [f for f in formats or () if f not in registry]
+    if unknown:
+        raise BuildError(f"unknown export format(s) {', '.join(unknown)}: choose from {', '.join(registry)}")
+    return registry
+
+
+def export(extractions: list[Extraction], out: Path, formats: Sequence[str] | None = None,
+           schema: Schema | None = None, title: str = "zhkg", report: BuildReport | None = None) -> BuildReport:
+    """Merge `extractions` into one graph and write it with each exporter named in `formats`
+    (default: every one in kg.export). Entity and relation types are checked against `schema`
+    (default: the ontology in use): an undeclared one raises kg.schema.SchemaError."""
+    from kg import graph
+    from kg.export import Views
+
+    registry = _exporters(formats)
+    schema = schema or load_schema()
+    report = report or BuildReport(Path(out))
+    with report.timed("merge"):
+        kgraph = graph.merge(extractions)
+    with report.timed("project"):
+        views = Views(kgraph, graph.to_rdf(kgraph, schema), graph.to_networkx(kgraph), schema, title)
+    with publish.staging(Path(out)) as stage:  # all files or none: see kg/publish.py
+        for name in formats or registry:
+            with report.timed(name):
+                registry[name](views, stage)
+        with report.timed("publish"):
+            report.files += publish.publish(stage, Path(out))
+    report.articles = report.articles or len(extractions)
+    report.entities, report.relations, report.triples = len(kgraph.nodes), len(kgraph.edges), len(views.rdf)
+    return report
+
+
+def build(corpus: Path, out: Path, *, nlp: Language | None = None, segmenter: str = "char",
+          pkuseg_model: Path | None = None, model: str | None = None, jobs: int = 1,
+          max_bytes: int = 20_000_000, cache: bool = True, store: Path | None = None,
+          formats: Sequence[str] | None = None, schema: Schema | None = None, title: str | None = None,
+          progress: Callable[[Iterable], Iterable] | None = None, follow_symlinks: bool = False) -> BuildReport:
+    """The whole build: extract every article under `corpus` (reusing OUT/.cache unless
+    cache=False), merge, write every export into `out`, and with `store` load graph.ttl into
+    an on-disk SPARQL store. Bad arguments raise BuildError before anything is extracted; a
+    bad article is a Failure in the report, never fatal; a type or relation the ontology does
+    not declare (records from an older cache, say) raises kg.schema.SchemaError."""
+    from kg.sparql import store as kg_store
+
+    corpus, out = Path(corpus), Path(out)
+    if not corpus.exists():
+        raise BuildError(f"{corpus}: no such file or folder")
+    _exporters(formats)
+    if store is not None:
+        if formats is not None and "turtle" not in formats:
+            raise BuildError("the store is loaded from graph.ttl: keep the turtle export")
+        try:  # refuse a bad store before the (long) extraction
+            kg_store.check_target(store)
+        except kg_store.StoreError as err:
+            raise BuildError(str(err)) from err
+    try:  # the last check: it creates `out`
+        publish.ready(out)
+    except publish.OutputError as err:
+        raise BuildError(str(err)) from err
+    report = BuildReport(out)
+    with report.timed("load"):
+        try:
+            nlp = nlp or kg_nlp.build(segmenter, pkuseg_model, model)
+        except (ValueError, OSError) as err:
+            raise BuildError(str(err)) from err
+    with report.timed("extract"):
+        try:
+            result = run(corpus, nlp, progress, jobs, max_bytes, out / ".cache" if cache else None, schema,
+                         follow_symlinks)
+        except IngestError as err:  # an empty folder: nothing to read at all
+            result = Run(failures=[Failure(str(err.path), err.reason)])
+    report.failures, report.cached, report.articles = result.failures, result.cached, len(result.extractions)
+    if not result.extractions:
+        return report
+    export(result.extractions, out, formats, schema, title or f"zhkg — {corpus.name}", report)
+    if store is not None:
+        with report.timed("store"):
+            try:
+                report.store_triples = kg_store.load_store(out / "graph.ttl", store)
+            except kg_store.StoreError as err:
+                raise BuildError(str(err)) from err
+    return report

@@ -11,9 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 from kg.resolve import norm
-
-ORDER = ["Person", "District", "Organization", "Enterprise", "Project",
-         "leads", "worksFor", "locatedIn", "invests"]
+from kg.schema import Schema, load
 
 
 class Gold:
@@ -64,10 +62,10 @@ class Counts:
         F = 2 * P * R / (P + R) if P + R else 0.0
         return {"tp": tp, "pred": p, "gold": g, "p": round(P, 4), "r": round(R, 4), "f1": round(F, 4)}
 
-    def group(self, tag: str) -> dict:
+    def group(self, tag: str, schema: Schema | None = None) -> dict:
+        """Rows in the ontology's display order; labels it does not know come last, by name."""
         labels = {k[1] for k in {*self.pred, *self.gold} if isinstance(k, tuple) and k[0] == tag}
-        order = lambda x: (ORDER.index(x) if x in ORDER else len(ORDER), x)
-        return {x: self.prf((tag, x)) for x in sorted(labels, key=order)}
+        return {x: self.prf((tag, x)) for x in sorted(labels, key=(schema or load()).sort_key)}
 
 
 def score_doc(gold_doc: dict, pred_doc: dict, c: Counts) -> None:
@@ -83,14 +81,17 @@ def score_doc(gold_doc: dict, pred_doc: dict, c: Counts) -> None:
         c.add(("rel", rel), {x for x in g.rels if x[1] == rel}, {x for x in pr if x[1] == rel})
 
 
-def summary(c: Counts) -> dict:
-    """Overall, untyped and per-type entity scores; overall and per-relation relation scores."""
-    return {"entities": {"overall": c.prf("ent"), "untyped": c.prf("untyped"), "by_type": c.group("type")},
-            "relations": {"overall": c.prf("rel"), "by_relation": c.group("rel")}}
+def summary(c: Counts, schema: Schema | None = None) -> dict:
+    """Overall, untyped and per-type entity scores; overall and per-relation relation scores,
+    rows in the display order of `schema` (default: the ontology in use)."""
+    schema = schema or load()
+    return {"entities": {"overall": c.prf("ent"), "untyped": c.prf("untyped"), "by_type": c.group("type", schema)},
+            "relations": {"overall": c.prf("rel"), "by_relation": c.group("rel", schema)}}
 
 
-def score(gold_dir: Path, predictions: dict[str, dict]) -> dict:
-    """`predictions` maps an article's stem to its gold-format dict."""
+def score(gold_dir: Path, predictions: dict[str, dict], schema: Schema | None = None) -> dict:
+    """`predictions` maps an article's stem to its gold-format dict; rows follow the display
+    order of `schema` (default: the ontology in use)."""
     c, missing, docs = Counts(), [], []
     for gp in sorted(Path(gold_dir).glob("*.json")):
         pred = predictions.get(gp.stem)
@@ -98,7 +99,7 @@ def score(gold_dir: Path, predictions: dict[str, dict]) -> dict:
             missing.append(gp.stem)
         score_doc(json.loads(gp.read_text("utf-8")), pred or {}, c)
         docs.append(gp.stem)
-    return {"docs": docs, "missing_pred": missing, **summary(c)}
+    return {"docs": docs, "missing_pred": missing, **summary(c, schema)}
 
 
 def table(res: dict) -> str:

@@ -25,7 +25,7 @@ _SENTENCE_END = ("。", "！", "？", "；", "!", "?", ";")
 _LEADS = ("本报讯", "新华社", "据")  # a news lead is body text, never a headline
 # Page-continuation marks open (上接) or close (下转) a fragment; source notes close an article.
 _CONT_START = re.compile(r"[（(]\s*(?:上接|接上)[^（）()]{0,10}[）)]")
-_CONT_END = re.compile(r"[（(]\s*(?:下转|转下|转第)[^（）()]{0,10}[）)]|[（(]\s*原文(?:载于|刊于|刊载于)[^（）()]{0,60}[）)]")
+_CONT_END = re.compile(r"[（(]\s*(?:下转|转下|转第)[^（）()]{0,10}[）)]|[（(]\s*原文(?:载于|刊于|刊载于)[^（）()]{0,60}[）)]")  # noqa: E501
 _BYLINE = re.compile(r"[□■]\s*(?:本报|见习|特约|实习)?(?:记者|通讯员|实习生)")
 _ROLE = re.compile(r"^(?:本报|见习|特约|实习)?(?:记者|通讯员|实习生)")
 # Words around the names in a byline ("□记者 李宛遥 报道", "王雪摄影报道", "发自北京").
@@ -59,12 +59,42 @@ def _normalizer_says_gb(data: bytes) -> bool:
     return best is not None and best.encoding in {"gb18030", "gbk", "gb2312"}
 
 
+def _texty(text: str) -> bool:
+    """Nearly all ASCII text, whitespace, CJK ideographs or CJK/fullwidth punctuation: what a
+    Chinese news text is made of, and what random bytes read as UTF-16 are not."""
+    common = sum(1 for c in text if (" " <= c <= "~") or c in "\n\r\t" or "\u4e00" <= c <= "\u9fff"
+                 or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef" or c in "“”‘’…—·")
+    return bool(text) and common >= 0.9 * len(text)
+
+
+def _utf16(data: bytes) -> tuple[str, str] | None:
+    """UTF-16 with a BOM, or without one when one byte order gives plausible text."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            return None
+    if len(data) % 2:
+        return None
+    for codec in ("utf-16-le", "utf-16-be"):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        if _texty(text):
+            return text, codec
+    return None
+
+
 def decode(data: bytes) -> tuple[str, str]:
-    """(text, encoding): utf-8-sig, utf-8 or gb18030, detected. ValueError(reason) otherwise."""
-    if b"\x00" in data:
-        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            raise ValueError("UTF-16 text is not supported, convert it to UTF-8")
-        raise ValueError("binary file (NUL bytes)")
+    """(text, encoding): utf-8-sig, utf-8, gb18030 or utf-16 (with or without a BOM),
+    detected. ValueError(reason) otherwise."""
+    if b"\x00" in data or data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        found = _utf16(data)
+        if found is not None:
+            return found
+        if b"\x00" in data:
+            raise ValueError("binary file (NUL bytes)")
     if len(data) - len(data.translate(None, _CTRL)) > max(2, len(data) // 50):
         raise ValueError("binary file (control characters)")
     if data.startswith(codecs.BOM_UTF8):
@@ -202,17 +232,43 @@ def _size(n: int, limit: bool = False) -> str:
     return f"{n / 1e6:g} MB" if limit else f"{n / 1e6:.1f} MB"
 
 
-def read_article(path: Path, max_bytes: int = MAX_BYTES) -> Article:
-    """Read one file into an Article; raises IngestError with a one-line reason."""
+def article_id(path: Path, root: Path | None = None) -> str:
+    """The article's identity: its path relative to the corpus folder (`root`), with `/`
+    between folders; the file name for a single file. A name that is not UTF-8 (GBK names from
+    Windows zip files) has its undecodable bytes written %XX, and its `%` signs %25, so the id
+    is valid text and unquote_to_bytes() gives the exact bytes back; other names stay as they are."""
+    rel = path.relative_to(root).as_posix() if root is not None else path.name
+    if not any("\udc80" <= c <= "\udcff" for c in rel):
+        return rel
+    return "".join(f"%{ord(c) - 0xDC00:02X}" if "\udc80" <= c <= "\udcff" else "%25" if c == "%" else c
+                   for c in rel)
+
+
+def _inside(path: Path, root: Path | None, follow_symlinks: bool) -> Path:
+    """The file to read. Found in a corpus folder, it must resolve (symlinks, `..`) to a file
+    inside that folder unless `follow_symlinks`: a corpus must not pull in /etc/passwd."""
+    if root is None:
+        return path
+    target = path.resolve()
+    if not follow_symlinks and not target.is_relative_to(root.resolve()):
+        raise IngestError(path, "a symlink out of the corpus folder (--follow-symlinks to read it)")
+    return target
+
+
+def read_article(path: Path, max_bytes: int = MAX_BYTES, root: Path | None = None,
+                 follow_symlinks: bool = False) -> Article:
+    """Read one file into an Article; raises IngestError with a one-line reason. `root` is the
+    corpus folder the file was found in (None for a file given by itself)."""
     path = Path(path)
     try:
-        size = path.stat().st_size
+        real = _inside(path, root, follow_symlinks)  # read what was checked, not the link again
+        size = real.stat().st_size
         if path.is_dir():
             raise IngestError(path, "is a folder, not a file")
         # Check the size before reading; read at most max_bytes+1 in case stat lies (pipes, /proc).
         if size > max_bytes:
             raise IngestError(path, f"file is {_size(size)}, over the {_size(max_bytes, True)} limit")
-        with path.open("rb") as f:
+        with real.open("rb") as f:
             data = f.read(max_bytes + 1)
     except FileNotFoundError:
         raise IngestError(path, "no such file") from None
@@ -232,20 +288,21 @@ def read_article(path: Path, max_bytes: int = MAX_BYTES) -> Article:
     if not text:
         raise IngestError(path, "no text left after removing page marks")
     paras = text.split("\n")
-    return Article(doc_id=path.name, text=text, offsets=offsets, source=str(path),
+    return Article(doc_id=article_id(path, root), text=text, offsets=offsets, source=str(path),
                    encoding=encoding, sha256=hashlib.sha256(data).hexdigest(),
                    title=_title(paras), date=_date(orig), reporters=_reporters(paras))
 
 
 def iter_articles(path: Path) -> Iterator[Path]:
-    """A file -> itself; a folder -> its *.txt files, recursively, sorted (hidden ones skipped).
-    Raises IngestError right away (not on first next()) for a missing path or no .txt file."""
+    """A file -> itself; a folder -> its *.txt files, recursively, sorted (hidden ones skipped;
+    symlinks are listed, read_article decides). Raises IngestError right away (not on first
+    next()) for a missing path or no .txt file."""
     path = Path(path)
     if path.is_file():
         return iter([path])
     if not path.is_dir():
         raise IngestError(path, "no such file or folder")
-    files = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".txt" and p.is_file()
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() == ".txt" and (p.is_file() or p.is_symlink())
                    and not any(part.startswith(".") for part in p.relative_to(path).parts))
     if not files:
         raise IngestError(path, "folder has no .txt file")

@@ -8,10 +8,12 @@ from spacy.language import Language
 from thinc.api import Config
 
 import kg.pipeline  # noqa: F401  (registers the components)
+from kg.schema import default_path  # the ontology in use: span labels are checked against it
 
 CONFIG = Path(__file__).with_name("config.cfg")
 SEGMENTERS = ("char", "jieba", "pkuseg")
-VERSION = "kg-pipeline/1"  # bump when extraction changes: part of the cache key
+VERSION = "kg-pipeline/1"
+MAX_CHARS = 20_000_000  # = kg.ingest.MAX_BYTES  # bump when extraction changes: part of the cache key
 
 
 def build(segmenter: str = "char", pkuseg_model: str | Path | None = None,
@@ -24,6 +26,7 @@ def build(segmenter: str = "char", pkuseg_model: str | Path | None = None,
         if not nlp.has_pipe("parser") and not nlp.has_pipe("senter"):
             nlp.add_pipe("sentencizer", first=True,
                          config={"punct_chars": ["。", "！", "？", "!", "?", "；", "\n"]})
+            nlp.add_pipe("kg_sentence_bounds", after="sentencizer")
         nlp.add_pipe("kg_entities")
         nlp.add_pipe("kg_relations")
         nlp.meta["kg_build"] = {"model": model}
@@ -40,6 +43,10 @@ def build(segmenter: str = "char", pkuseg_model: str | Path | None = None,
         config["initialize"]["tokenizer"]["pkuseg_model"] = str(pkuseg_model)
     nlp = spacy.util.load_model_from_config(config, auto_fill=True)
     nlp.initialize()  # data comes in here: the pkuseg model, kg_entities' word lists
+    # Any article inside the default --max-bytes fits (a character takes at least a byte). spaCy's
+    # 1M default guards its own parser/NER; ours reads 400-character chunks (kg_ner) and
+    # bounded sentences (kg_sentence_bounds), so memory stays linear in the text (~0.2 KB/char).
+    nlp.max_length = MAX_CHARS
     # how to build the same pipeline again, e.g. in a worker process
     nlp.meta["kg_build"] = {"segmenter": segmenter, "pkuseg_model": str(pkuseg_model) if pkuseg_model else None,
                             "ner_model": str(ner_model) if ner_model else None}
@@ -47,15 +54,15 @@ def build(segmenter: str = "char", pkuseg_model: str | Path | None = None,
 
 
 def version(nlp: Language) -> str:
-    """Identifies what the pipeline would extract: the extraction code, lexicons and model
+    """Identifies what the pipeline would extract: the extraction code, lexicons, ontology and model
     (by content), the segmenter and the components. Part of the extraction cache key."""
     import hashlib
 
     root = Path(__file__).parent
     digest = hashlib.sha256()
-    for path in sorted([*root.glob("*.py"), *root.glob("pipeline/*.py"), *root.glob("data/*"),
+    for path in sorted([*root.glob("*.py"), *root.glob("pipeline/*.py"), *root.glob("data/*"), default_path(),
                         root / "config.cfg", root / "models" / "ner" / "meta.json",
-                        *root.glob("models/ner/ner/model")]):
+                        *root.glob("models/ner/ner/model"), *root.glob("models/relations/*.json")]):
         if path.is_file():
             digest.update(path.name.encode() + path.read_bytes())
     seg = getattr(nlp.tokenizer, "segmenter", "?")

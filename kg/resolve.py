@@ -14,8 +14,15 @@ from collections import Counter, defaultdict
 
 from kg import lexicon
 from kg.types import Entity, Mention
+from kg.vocab import Names
 
-TYPE_RANK = {"Person": 0, "Project": 1, "Enterprise": 2, "Organization": 3, "District": 4}
+# when a name's mentions vote equally for two types, the more specific wins; a type of the
+# ontology not listed here comes after these
+TYPE_PREFERENCE = (Names.Person, Names.Project, Names.Enterprise, Names.Organization, Names.District)
+
+
+def _preference(etype: str) -> int:
+    return TYPE_PREFERENCE.index(etype) if etype in TYPE_PREFERENCE else len(TYPE_PREFERENCE)
 
 
 def norm(s: str) -> str:
@@ -83,7 +90,7 @@ class Resolver:
         for m in mentions:
             after = self.text[m.end:m.end + 30]
             par = re.match(r"[（(]([^（）()]{2,20})[）)]", after)
-            if not par or m.type == "Person":
+            if not par or m.type == Names.Person:
                 continue
             inner = re.sub(r"^(简称|以下简称|下称)", "", par.group(1)).strip("“”\"")
             key = norm(m.text)
@@ -91,7 +98,9 @@ class Resolver:
                 # the short form is what the text goes on to use: it names the entity
                 short = self.add_form(inner, key)
                 self.union(short, key)
-            elif self.lex.divisions.get(inner) is None and not re.search(r"\d", inner):
+            elif self.lex.divisions.get(inner) is None and not re.search(r"\d", inner) and not (
+                    norm(inner) in self.types and self.types[norm(inner)].most_common(1)[0][0] == "District"):
+                # 桂林（灵川）…: a place in brackets is where, not another name
                 full = self.add_form(m.text + par.group(0), key)
                 self.union(key, full)
                 if norm(inner) in self.parent:
@@ -99,14 +108,14 @@ class Resolver:
 
     def _link_projects(self) -> None:
         for key in list(self.parent):
-            if self.types[key].most_common(1)[0][0] != "Project":
+            if self.types[key].most_common(1)[0][0] != Names.Project:
                 continue
             base = canonical_project(key)
             if base != key:
                 self.union(self.add_form(base, key), key)
 
     def _link_districts(self) -> None:
-        districts = [k for k in self.parent if self.types[k].most_common(1)[0][0] == "District"]
+        districts = [k for k in self.parent if self.types[k].most_common(1)[0][0] == Names.District]
         for k in districts:
             longer = [d for d in districts if d != k and d.endswith(k)]
             if len(longer) >= 1 and any(k.endswith(z) for z in self.lex.zone_suffixes) and k not in self.lex.divisions:
@@ -115,6 +124,11 @@ class Resolver:
             for d in districts:
                 if d != k and k.endswith(d) and k[: len(k) - len(d)] in self.lex.divisions:
                     self.union(d, k)  # 青岛西海岸新区 -> 西海岸新区
+                if d != k and k[len(d):] in ("县", "区", "市", "镇", "乡") and k.startswith(d) and len(d) >= 2 \
+                        and self.lex.divisions.get(d) is None:
+                    # 保康 = 保康县: the text's own short form of a county (not in the lexicon)
+                    more = sum(self.surface[k].values()) > sum(self.surface[d].values())
+                    self.union(k if more else d, d if more else k)
                 if d != k and self.lex.divisions.get(d) is not None and self.lex.divisions.get(d) == self.lex.divisions.get(k):
                     self.union(d if len(d) < len(k) else k, k if len(d) < len(k) else d)  # 胶州 = 胶州市
 
@@ -129,20 +143,20 @@ class Resolver:
         out = []
         self._name: dict[str, str] = {}
         for root, keys in sorted(self._groups().items()):
-            types = Counter()
+            types: Counter[str] = Counter()
             for k in keys:
                 types.update(self.types[k])
-            etype = min(types, key=lambda t: (-types[t], TYPE_RANK[t]))
+            etype = min(types, key=lambda t: (-types[t], _preference(t), t))
             forms = {self.surface[k].most_common(1)[0][0]: k for k in keys}
             name = self.surface[root].most_common(1)[0][0]
-            if etype == "Project":
+            if etype == Names.Project:
                 name = min(forms, key=lambda f: (len(norm(f)), f))
-            if etype in ("Organization", "Enterprise") and len(keys) > 1:
+            if etype in (Names.Organization, Names.Enterprise) and len(keys) > 1:
                 # the bare short name, not 区工商联（民发局）
                 bare = [f for f in forms if "(" not in norm(f)]
                 name = max(bare, key=lambda f: (sum(self.surface[forms[f]].values()), len(f), f), default=name)
             mentions = sorted((m for k in keys for m in self.mentions[k]), key=lambda m: m.start)
-            if not mentions and etype == "Project":
+            if not mentions and etype == Names.Project:
                 continue
             if self._drop(name, etype):
                 continue

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-EntityType = Literal["Person", "District", "Organization", "Enterprise", "Project"]
-RelationType = Literal["leads", "worksFor", "locatedIn", "invests"]
-ENTITY_TYPES: tuple[EntityType, ...] = ("Person", "District", "Organization", "Enterprise", "Project")
-RELATION_TYPES: tuple[RelationType, ...] = ("leads", "worksFor", "locatedIn", "invests")
+# The names come from the ontology (kg.schema; kg.vocab.Names in code), not from this file:
+# extraction checks span labels against it, and the graph refuses anything it does not declare.
+EntityType = str    # an entity class of the ontology: Person, District…
+RelationType = str  # a relation of the ontology: leads, worksFor…
 
 
 @dataclass(frozen=True)

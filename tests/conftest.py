@@ -2,9 +2,10 @@
 examples/corpus that the graph, CLI and evaluation tests all read."""
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -20,6 +21,17 @@ def pytest_configure(config):
     # pytest probes module globals for mock attributes; rdflib's closed namespaces (kg.vocab.KG,
     # XSD) warn on unknown names
     config.addinivalue_line("filterwarnings", "ignore:Code. _mock_name is not defined:UserWarning")
+
+
+def need_shared(path: Path, what: str) -> Path:
+    """`path` under ../shared. Missing, it skips the test on a developer's machine, but in CI
+    (CI=true) it fails: there a missing shared folder means the data check did not run."""
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        return path
+    message = f"{what} not found at {path} (../shared is the project's shared data folder)"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI: {message}", pytrace=False)
+    pytest.skip(message)
 
 
 def squash(s: str) -> str:

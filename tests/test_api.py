@@ -1,7 +1,11 @@
-"""The library entry point: worker processes give the same extractions as one process."""
+"""The library entry point: worker processes give the same extractions as one process; build
+reports what it did and refuses bad arguments before writing anything."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+import pytest
 
 from kg import api
 
@@ -16,3 +20,38 @@ def test_worker_processes_extract_the_same_facts(tmp_path, nlp):
     two = api.run(tmp_path, nlp, n_process=2)
     assert [e.to_gold() for e in two.extractions] == [e.to_gold() for e in one.extractions]
     assert [f.path for f in two.failures] == [f.path for f in one.failures] == [str(tmp_path / "empty.txt")]
+
+
+def test_build_reports_counts_timings_files_and_failures(tmp_path, nlp):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "empty.txt").write_text("", encoding="utf-8")
+    for f in sorted(CORPUS.glob("*.txt"))[:2]:
+        (corpus / f.name).write_bytes(f.read_bytes())
+    report = api.build(corpus, tmp_path / "out", nlp=nlp)
+    assert report.articles == 2 and report.cached == 0
+    assert report.entities > 0 and report.relations > 0 and report.triples > report.entities
+    assert [f.path for f in report.failures] == [str(corpus / "empty.txt")]
+    assert {p.name for p in report.files} == {"graph.ttl", "graph.graphml", "entities.csv", "relations.csv",
+                                               "graph.html"}
+    assert all(p.is_file() for p in report.files)
+    assert {"load", "extract", "merge", "project", *api_exporters()} <= set(report.timings)
+    assert all(s >= 0 for s in report.timings.values())
+    again = api.build(corpus, tmp_path / "out", nlp=nlp, formats=["csv"])
+    assert again.cached == 2 and [p.name for p in again.files] == ["entities.csv", "relations.csv"]
+
+
+def api_exporters() -> list[str]:
+    from kg.export import exporters
+    return list(exporters())
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"corpus": Path("/nonexistent/corpus")}, "no such file or folder"),
+    ({"formats": ["pdf"]}, "unknown export format(s) pdf"),
+    ({"nlp": None, "segmenter": "nope"}, "unknown segmenter"),
+])
+def test_build_refuses_bad_arguments_before_writing(tmp_path, nlp, kwargs, message):
+    with pytest.raises(api.BuildError, match=re.escape(message)):
+        api.build(**{"corpus": CORPUS, "out": tmp_path / "out", "nlp": nlp, **kwargs})
+    assert not (tmp_path / "out" / "graph.ttl").exists()

@@ -211,8 +211,7 @@ def _raise_mid_write(monkeypatch):
 def test_failed_build_leaves_no_partial_files(breaker, small_corpus, tmp_path, monkeypatch):
     out = tmp_path / "out"
     breaker(monkeypatch)
-    with pytest.raises((RuntimeError, OSError)):
-        main("build", small_corpus, "--out", out)
+    assert main("build", small_corpus, "--out", out) in (2, 3)  # OSError: 2; a bug: 3 (never 1)
     assert not (out / "graph.ttl").exists()
     if out.exists():
         assert leftovers(out) == []
@@ -226,11 +225,10 @@ def test_failed_build_keeps_the_previous_graph(breaker, small_corpus, tmp_path, 
     # new input: a successful build would change graph.ttl
     (small_corpus / "b.txt").write_text("区商务局副局长刘海涛介绍了情况。\n", encoding="utf-8")
     breaker(monkeypatch)
-    with pytest.raises((RuntimeError, OSError)):
-        main("build", small_corpus, "--out", out)
+    assert main("build", small_corpus, "--out", out) in (2, 3)
     assert {name: (out / name).read_bytes() for name in OUTPUT_FILES} == before
     assert leftovers(out) == []
-    assert sorted(p.name for p in out.iterdir() if p.name != ".cache") == sorted(OUTPUT_FILES)
+    assert sorted(p.name for p in out.iterdir() if p.name != ".cache") == sorted([*OUTPUT_FILES, "manifest.json"])
 
 
 # --- encodings ----------------------------------------------------------------------------

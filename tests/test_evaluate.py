@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import kg.cli
-from conftest import CORPUS, GOLD, ROOT
+from conftest import CORPUS, GOLD, ROOT, need_shared
 from kg import evaluate
 
 pytestmark = pytest.mark.usefixtures("shared_pipeline")
@@ -19,8 +19,7 @@ SCORER = Path(__file__).resolve().parents[2] / "shared" / "tools" / "score.py"
 
 @pytest.fixture(scope="module")
 def ref():
-    if not SCORER.is_file():
-        pytest.skip(f"reference scorer not found at {SCORER}")
+    need_shared(SCORER, "the reference scorer")
     spec = importlib.util.spec_from_file_location("reference_score", SCORER)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -29,9 +28,7 @@ def ref():
 
 @pytest.fixture(scope="module")
 def gold_dir() -> Path:
-    if not GOLD.is_dir() or not any(GOLD.glob("*.json")):
-        pytest.skip(f"no gold files at {GOLD}")
-    return GOLD
+    return need_shared(GOLD, "the gold files")
 
 
 def load_dir(folder: Path) -> dict[str, dict]:
@@ -228,3 +225,15 @@ def test_random_pairs_agree(ref, tmp_path):
 def test_missing_pred_dict_equals_empty_dict(tmp_path):
     gold = write_docs(tmp_path / "gold", {"a": GOLD_DOCS["a"]})
     assert evaluate.score(gold, {}) == {**evaluate.score(gold, {"a": {}}), "missing_pred": ["a"]}
+
+
+@pytest.mark.parametrize("ci,outcome", [("true", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_missing_shared_data_fails_in_ci_and_skips_elsewhere(tmp_path, monkeypatch, ci, outcome):
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="gold files not found"):
+        need_shared(tmp_path / "gold", "the gold files")
+    (tmp_path / "gold").mkdir()
+    with pytest.raises(outcome):  # an empty folder is missing data too
+        need_shared(tmp_path / "gold", "the gold files")
+    (tmp_path / "gold" / "a.json").write_text("{}", encoding="utf-8")
+    assert need_shared(tmp_path / "gold", "the gold files") == tmp_path / "gold"

@@ -142,9 +142,7 @@ def data_files(tmp_path):
 
 
 def test_main_with_fake_kg(monkeypatch, data_files):
-    fake = types.ModuleType("kg.api")
-    fake.ner_mentions = _fake_ner
-    monkeypatch.setitem(sys.modules, "kg.api", fake)
+    monkeypatch.setattr(nb, "kg_mentions", _fake_ner)
 
     def broken():
         raise ImportError("no such tool")
@@ -171,7 +169,7 @@ def test_main_with_fake_kg(monkeypatch, data_files):
 
 
 def test_main_reports_missing_kg(monkeypatch, data_files):
-    monkeypatch.setitem(sys.modules, "kg.api", None)  # import of kg.api fails
+    monkeypatch.setitem(sys.modules, "kg.nlp", None)  # import of kg.nlp fails
     buf = io.StringIO()
     nb.main(data_files + ["--only", "kg"], out=buf)
     assert "kg: unavailable (" in buf.getvalue()

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from kg.types import ENTITY_TYPES, RELATION_TYPES
+from kg.schema import load as load_schema
+
+ENTITY_TYPES, RELATION_TYPES = load_schema().entity_types, load_schema().relation_types
 
 LEADER = "区财政局党组书记、局长张志远出席会议。"
 DEPUTY = "区商务局副局长刘海涛介绍了有关情况。"
@@ -90,7 +92,7 @@ def test_factories_found_by_spacy_without_importing_kg():
 
 
 def test_default_pipeline(nlp):
-    assert nlp.pipe_names == ["sentencizer", "kg_ner", "kg_entities", "kg_relations"]
+    assert nlp.pipe_names == ["sentencizer", "kg_sentence_bounds", "kg_ner", "kg_entities", "kg_relations"]
     assert nlp.tokenizer.segmenter == "char"
     assert nlp.has_factory("kg_ner") and nlp.has_factory("kg_entities") and nlp.has_factory("kg_relations")
 

@@ -42,7 +42,7 @@ def test_pipeline_with_trained_pkuseg_model(pkuseg_model):
     import kg.nlp
     nlp = kg.nlp.build("pkuseg", pkuseg_model=pkuseg_model)
     assert nlp.tokenizer.segmenter == "pkuseg"
-    assert nlp.pipe_names == ["sentencizer", "kg_ner", "kg_entities", "kg_relations"]
+    assert nlp.pipe_names == ["sentencizer", "kg_sentence_bounds", "kg_ner", "kg_entities", "kg_relations"]
     doc = nlp(SENTENCE)
     tokens = [t.text for t in doc]
     assert "".join(tokens) == SENTENCE

@@ -1,4 +1,4 @@
-"""`kg validate`: SHACL (ontology/shapes.ttl, RDFS over ontology/kg.ttl); exit 0 conforms,
+"""`kg validate`: SHACL (kg/ontology/shapes.ttl and the shapes kg.ttl implies, RDFS over kg.ttl); exit 0 conforms,
 1 violations (one readable line each), 2 unreadable input."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import kg.cli
-from kg import validate
+from kg import schema, validate
 
 # a Statement without kg:evidence, and kg:invests pointing at a kg:Person
 BROKEN = """\
@@ -46,9 +46,11 @@ def broken(tmp_path) -> Path:
     return path
 
 
-def test_shapes_and_ontology_are_found():
-    assert validate.ontology_file("shapes.ttl").is_file()
-    assert validate.ontology_file("kg.ttl").is_file()
+def test_shapes_and_ontology_ship_in_the_package():
+    import kg
+    package = Path(kg.__file__).parent
+    assert schema.SHAPES.is_file() and schema.SHAPES.parent == package / "ontology"
+    assert schema.ONTOLOGY.is_file() and schema.ONTOLOGY.parent == package / "ontology"
 
 
 def test_sample_graph_conforms(corpus_build, capsys):

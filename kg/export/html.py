@@ -19,21 +19,14 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 from markupsafe import Markup
 from pyvis.network import Network
 
+from kg.export import Views, exporter
 from kg.export.files import write_text
+from kg.schema import Schema, load
 
 ASSETS = Path(__file__).parent / "assets"
 TEMPLATE = "zhkg_template.html"
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif'
-# type -> (colour, Chinese name); colours from the Tableau 10 palette, distinct for colour-blind readers
-TYPES: dict[str, tuple[str, str]] = {
-    "Person": ("#e15759", "人物"),
-    "District": ("#4e79a7", "行政区"),
-    "Organization": ("#f28e2b", "机构"),
-    "Enterprise": ("#59a14f", "企业"),
-    "Project": ("#b07aa1", "项目"),
-}
-OTHER = ("#9c9c9c", "其他")
-RELATIONS = {"leads": "领导", "worksFor": "任职于", "locatedIn": "位于", "invests": "投资"}
+OTHER = ("#9c9c9c", "其他")  # a node whose type the schema does not know
 SMALL = 500        # below: networkx spring layout + a short in-browser stabilisation
 MAX_TIP_SOURCES = 3
 SEED = 7
@@ -122,8 +115,8 @@ def _layout(nodes: list[str], pairs: list[tuple[str, str]]) -> dict[str, tuple[i
     return {v: (int(round(px)), int(round(py))) for v, (px, py) in zip(nodes, xy)}
 
 
-def _node_tip(iri: str, kind: str, label: str, aliases: list[str], sources: list[dict]) -> str:
-    lines = [label, f"{TYPES.get(kind, OTHER)[1]} {kind}"]
+def _node_tip(iri: str, kind: str, zh: str, label: str, aliases: list[str], sources: list[dict]) -> str:
+    lines = [label, f"{zh} {kind}"]
     if aliases:
         lines.append("别名 aliases: " + "、".join(aliases))
     lines.append(iri)
@@ -134,9 +127,9 @@ def _node_tip(iri: str, kind: str, label: str, aliases: list[str], sources: list
     return "\n".join(lines)
 
 
-def _edge_tip(src: str, dst: str, d: dict) -> str:
+def _edge_tip(src: str, dst: str, d: dict, zh: str) -> str:
     rel = str(d.get("relation", ""))
-    lines = [f"{src} —{rel} {RELATIONS.get(rel, '')}→ {dst}"]
+    lines = [f"{src} —{rel} {zh}→ {dst}"]
     if d.get("role"):
         lines.append(f"角色 role: {d['role']}")
     if _amount(d.get("amount")):
@@ -180,8 +173,12 @@ def _environment(meta: dict[str, Any]) -> Environment:
     return env
 
 
-def build_network(graph: nx.MultiDiGraph, title: str = "zhkg") -> Network:
-    """The pyvis Network for `graph`, with our template; nothing is written."""
+def build_network(graph: nx.MultiDiGraph, title: str = "zhkg", schema: Schema | None = None) -> Network:
+    """The pyvis Network for `graph`, with our template; nothing is written. Type colours,
+    Chinese names and the legend's order come from the schema (default: the ontology in use)."""
+    schema = schema or load()
+    types = {t.name: (t.color, t.label("zh")) for t in schema.entities.values()}
+    relations = {r.name: r.label("zh") for r in schema.relations.values()}
     nodes = sorted(graph.nodes, key=str)
     edges = sorted(graph.edges(keys=True, data=True),
                    key=lambda e: (str(e[0]), str(e[1]), str(e[3].get("relation", "")), str(e[2])))
@@ -195,7 +192,7 @@ def build_network(graph: nx.MultiDiGraph, title: str = "zhkg") -> Network:
     for v in nodes:
         d, iri = graph.nodes[v], str(v)
         raw_kind = str(d.get("type", "Other"))
-        kind = raw_kind if raw_kind in TYPES else "Other"
+        kind = raw_kind if raw_kind in types else "Other"
         label = str(d.get("label") or iri.rsplit("/", 1)[-1])
         aliases = [str(a) for a in d.get("aliases") or [] if str(a) != label]
         sources = [{"doc": str(s.get("doc", "")), "sentence": str(s.get("sentence", ""))}
@@ -203,9 +200,9 @@ def build_network(graph: nx.MultiDiGraph, title: str = "zhkg") -> Network:
         labels[iri] = label
         x, y = pos[iri]
         # explicit colour, no `group`: pyvis drops `color` when a group is set
-        net.add_node(iri, label=label, color=TYPES.get(kind, OTHER)[0],
+        net.add_node(iri, label=label, color=types.get(kind, OTHER)[0],
                      size=round(8 + 4 * math.sqrt(graph.degree(v)), 1), x=x, y=y,
-                     title=_node_tip(iri, raw_kind, label, aliases, sources),
+                     title=_node_tip(iri, raw_kind, types.get(kind, OTHER)[1], label, aliases, sources),
                      kind=kind, aliases=aliases, sources=sources)
     parallel: dict[tuple[str, str], int] = {}
     for i, (u, v, _key, d) in enumerate(edges):
@@ -215,22 +212,28 @@ def build_network(graph: nx.MultiDiGraph, title: str = "zhkg") -> Network:
         k = parallel[(su, sv)] = parallel.get((su, sv), -1) + 1
         if k:  # fan out parallel edges so each label stays readable
             extra["smooth"] = {"enabled": True, "type": "curvedCW", "roundness": 0.15 * k}
-        net.add_edge(su, sv, id=f"e{i}", label=rel, title=_edge_tip(labels[su], labels[sv], d),
+        net.add_edge(su, sv, id=f"e{i}", label=rel, title=_edge_tip(labels[su], labels[sv], d, relations.get(rel, "")),
                      relation=rel, role=str(d.get("role") or ""), amount=_amount(d.get("amount")),
                      confidence=_number(d.get("confidence")), doc=str(d.get("doc") or ""),
                      sentence=str(d.get("sentence") or ""), **extra)
     net.options = _options(small)
     meta = {"title": title,
-            "types": [{"key": t, "color": c, "zh": zh} for t, (c, zh) in TYPES.items()]
+            "types": [{"key": t, "color": c, "zh": zh} for t, (c, zh) in types.items()]
             + [{"key": "Other", "color": OTHER[0], "zh": OTHER[1]}],
-            "relations": RELATIONS, "physics": small}
+            "relations": relations, "physics": small}
     net.templateEnv = _environment(meta)
     net.path = TEMPLATE
     return net
 
 
-def write_html(graph: nx.MultiDiGraph, path: Path, title: str = "zhkg") -> None:
+def write_html(graph: nx.MultiDiGraph, path: Path, title: str = "zhkg", schema: Schema | None = None) -> None:
     """Write the interactive view of `graph` to `path`, atomically (kg.export.files)."""
     # generate_html is what Network.write_html renders; we write it ourselves for an explicit
     # UTF-8 encoding and an atomic replace (write_html opens the target with the locale encoding).
-    write_text(Path(path), build_network(graph, title).generate_html())
+    write_text(Path(path), build_network(graph, title, schema).generate_html())
+
+
+@exporter("html")
+def export_html(views: Views, out: Path) -> list[Path]:
+    write_html(views.nx, out / "graph.html", title=views.title, schema=views.schema)
+    return [out / "graph.html"]

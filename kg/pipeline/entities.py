@@ -25,6 +25,7 @@ from spacy.util import registry
 
 from kg import lexicon
 from kg.pipeline.ner import SPANS_KEY as NER_KEY
+from kg.vocab import Names
 
 HAN = r"\u4e00-\u9fff"
 RULES_KEY = "kg_rules"
@@ -137,16 +138,16 @@ class EntityRules:
         return self
 
     @cached_property
-    def _posseg(self) -> "_Cut":
+    def _posseg(self) -> _Cut:
         return _Cut()
 
     @cached_property
     def _suffix_re(self) -> re.Pattern:
         lex = self.lex
-        suffixes = {s: "Project" for s in lex.project_suffixes}
-        suffixes |= {s: "Organization" for s in lex.org_suffixes}
-        suffixes |= {s: "Enterprise" for s in lex.enterprise_suffixes}
-        suffixes |= {s: "District" for s in lex.zone_suffixes}
+        suffixes = {s: Names.Project for s in lex.project_suffixes}
+        suffixes |= {s: Names.Organization for s in lex.org_suffixes}
+        suffixes |= {s: Names.Enterprise for s in lex.enterprise_suffixes}
+        suffixes |= {s: Names.District for s in lex.zone_suffixes}
         self._suffix_type = suffixes
         self._suffix_order = sorted(suffixes, key=len, reverse=True)
         alts = "|".join(map(re.escape, self._suffix_order))
@@ -157,8 +158,8 @@ class EntityRules:
         """Divisions, countries and central bodies (thousands of names: a PhraseMatcher, not a regex)."""
         matcher = PhraseMatcher(self.vocab)
         places = sorted(n for n in set(self.lex.divisions) | self.lex.countries if len(n) >= 2)
-        matcher.add("District", list(self.make_doc_pipe(places)))
-        matcher.add("Organization", list(self.make_doc_pipe(sorted(self.lex.bodies))))
+        matcher.add(Names.District, list(self.make_doc_pipe(places)))
+        matcher.add(Names.Organization, list(self.make_doc_pipe(sorted(self.lex.bodies))))
         return matcher
 
     @cached_property
@@ -259,37 +260,37 @@ class EntityRules:
             if suffix == "号线":  # metro lines: 地铁6号线, 13号线
                 num = re.search(r"(?:地铁|轨道交通)?\d+$", text[max(0, s - 8):s])
                 if num:
-                    out.append((s - len(num.group()), self._phase_end(text, e), "Project"))
+                    out.append((s - len(num.group()), self._phase_end(text, e), Names.Project))
                 continue
             if not self._suffix_is_word(text, s, e):
                 continue  # 举办, 开好局: the suffix is part of a verb phrase
-            start = self.left_extend(text, s, body=label == "Organization")
+            start = self.left_extend(text, s, body=label == Names.Organization)
             prefix = text[start:s]
             if not prefix:
                 continue
-            if label == "Project" and suffix not in self.words.buildings and (self._generic(prefix) or suffix in self.words.needs_name
+            if label == Names.Project and suffix not in self.words.buildings and (self._generic(prefix) or suffix in self.words.needs_name
                                        and not self._specific(prefix)):
                 continue
             if suffix in ("项目", "工程") and (self._place_only(prefix) or COUNT_AFTER.match(text, e)):
                 continue  # 某县项目4个: the place's projects, counted, not one named project
             if len(suffix) == 1 and not (prefix in ("区", "市", "省", "县") or len(prefix) >= 2):
                 continue
-            if label in ("Organization", "District") and (prefix in self.words.generic or self._generic(prefix)):
+            if label in (Names.Organization, Names.District) and (prefix in self.words.generic or self._generic(prefix)):
                 continue
-            if label == "Organization" and suffix in self.words.loose_bodies and not (
+            if label == Names.Organization and suffix in self.words.loose_bodies and not (
                     self._specific(prefix) or re.match(r"(区|市|省|县|镇|新区|工委|管委|党工委)", prefix)):
                 continue  # 规范商会, 星级商会: a kind of body, not a named one
-            if label == "District" and suffix in ("新区", "城区", "示范区", "片区") and not self._specific(prefix):
+            if label == Names.District and suffix in ("新区", "城区", "示范区", "片区") and not self._specific(prefix):
                 continue  # 美丽新区, 法治新区: praise, not a place
             strong = suffix in self.words.strong_zones and re.fullmatch(f"[{HAN}]{{2,6}}", prefix) and not self._generic(prefix)
-            if (label == "District" or suffix == "中心") and not (strong or self._specific(prefix) or self._nominal(prefix)):
+            if (label == Names.District or suffix == "中心") and not (strong or self._specific(prefix) or self._nominal(prefix)):
                 continue  # 美丽新区, 服务中心: a description, not a name
-            if label == "Enterprise" and (prefix in self.words.generic or self._generic(prefix)):
+            if label == Names.Enterprise and (prefix in self.words.generic or self._generic(prefix)):
                 continue  # 上市公司
-            if suffix.endswith("中心") and label == "Project" and not self._built(text, start):
-                label = "Organization"
+            if suffix.endswith("中心") and label == Names.Project and not self._built(text, start):
+                label = Names.Organization
             # a phase or section right after a project name belongs to it: 校区二期, 基地项目
-            if label == "Project":
+            if label == Names.Project:
                 e = self._phase_end(text, e)
             out.append((start, e, label))
         return out
@@ -317,7 +318,7 @@ class EntityRules:
             if (whole and not whole.startswith("ns")) or (head and not head.startswith(NAME_TAGS)) \
                     or prefix in self.words.generic:
                 continue  # 城镇, 品味乡: words, not names
-            out.append((start, e, "District"))
+            out.append((start, e, Names.District))
         return out
 
     def _phase_end(self, text: str, end: int) -> int:
@@ -380,12 +381,12 @@ class EntityRules:
             name = text[pos:end]
             if self._title_re.match(name) or name in self.lex.divisions or not self._looks_like_name(text, pos, end):
                 continue
-            out.append((pos, end, "Person"))
+            out.append((pos, end, Names.Person))
             while (nxt := name_re.match(text, end + 1)) and text[end] == "、":
                 pos, end = nxt.start(), self._name_end(text, nxt.start(), nxt.end())
                 if DIVISION_END.search(text[end - 1]) or self._title_re.match(text, end):
                     break  # 、白马盟盟长: a place that starts the next post, no person of the list
-                out.append((pos, end, "Person"))
+                out.append((pos, end, Names.Person))
         return out
 
     @staticmethod
@@ -429,11 +430,11 @@ class EntityRules:
 
     def retype(self, name: str, label: str) -> str:
         """The name's own ending outranks the NER's guess between body and company."""
-        if label in ("Organization", "Enterprise"):
+        if label in (Names.Organization, Names.Enterprise):
             if name.endswith(self.lex.enterprise_suffixes):
-                return "Enterprise"
+                return Names.Enterprise
             if name.endswith(self.lex.org_suffixes) or name in self.lex.bodies:
-                return "Organization"
+                return Names.Organization
         return label
 
 
@@ -473,13 +474,13 @@ def owner_rule() -> NestedRule:
     """The company or body at the head of a project's name (京东方青岛基地 -> 京东方), found by the
     statistical NER reading the project's name alone (it is trained on such names, kg train)."""
     def propose(r: EntityRules, doc: Doc, chosen: list[Span]) -> list[Found]:
-        projects = [(e.start_char, e.text) for e in chosen if e.label_ == "Project"]
+        projects = [(e.start_char, e.text) for e in chosen if e.label_ == Names.Project]
         if not projects or not r.host.has_pipe("kg_ner"):
             return []
         out: list[Found] = []
         for (start, name), parsed in zip(projects, r.host.get_pipe("kg_ner").nlp.pipe(n for _, n in projects)):
             head = next((e for e in parsed.ents if e.start_char == 0), None)
-            if head is not None and head.label_ in ("Enterprise", "Organization") and len(head.text) >= 2 \
+            if head is not None and head.label_ in (Names.Enterprise, Names.Organization) and len(head.text) >= 2 \
                     and head.end_char < len(name) and r.lex.divisions.get(head.text) is None:
                 out.append((start, start + head.end_char, r.retype(head.text, head.label_)))
         return out
@@ -487,7 +488,7 @@ def owner_rule() -> NestedRule:
 
 
 def _ner_people(doc: Doc) -> set[tuple[int, int]]:
-    return {(s.start_char, s.end_char) for s in doc.spans.get(NER_KEY, []) if s.label_ == "Person"}
+    return {(s.start_char, s.end_char) for s in doc.spans.get(NER_KEY, []) if s.label_ == Names.Person}
 
 
 @registry.misc("kg.entities.person_after_title.v1")
@@ -514,7 +515,7 @@ def byline_rule() -> Rule:
 def speaker_rule() -> Rule:
     """An interview's speaker: a name at a paragraph start before ：."""
     def propose(r: EntityRules, doc: Doc) -> list[Found]:
-        return [(m.start(1), m.end(1), "Person") for m in r._name_res[1].finditer(doc.text)]
+        return [(m.start(1), m.end(1), Names.Person) for m in r._name_res[1].finditer(doc.text)]
     return propose
 
 
@@ -531,7 +532,7 @@ def country_phrase_filter() -> Filter:
     """A country right before a content word is part of a name or phrase (讲好中国故事,
     中国某某博物馆), not the country."""
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
-        if c.label != "District" or text[c.start:c.end] not in r.lex.countries:
+        if c.label != Names.District or text[c.start:c.end] not in r.lex.countries:
             return True
         after = list(r._posseg.cut(text[c.start:c.end + 6]))
         nxt = after[1] if len(after) > 1 and after[0].word == text[c.start:c.end] else None
@@ -545,7 +546,7 @@ def ner_plural_filter() -> Filter:
     """A body or company from the NER is no count or class of them (…企业, 百强, 10家)."""
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
-        return not (c.source == "ner" and c.label in ("Organization", "Enterprise") and (
+        return not (c.source == "ner" and c.label in (Names.Organization, Names.Enterprise) and (
             len(name) > 25 or re.search(r"(企业|家|等|个|强)$|\d+家", name)))
     return keep
 
@@ -555,7 +556,7 @@ def ner_person_filter() -> Filter:
     """A person from the NER alone needs a common surname and no dictionary word's tag
     (高标准, 齐心 are words, not names)."""
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
-        if c.label != "Person" or c.source != "ner":
+        if c.label != Names.Person or c.source != "ner":
             return True
         name = text[c.start:c.end]
         tag = lexicon.dictionary_tag(name)
@@ -571,7 +572,7 @@ def ner_person_filter_v2() -> Filter:
     or a transliterated foreign name (克林顿, 卡洛斯·阿马特); never a dictionary word of another
     kind (高标准, 齐心)."""
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
-        if c.label != "Person" or c.source != "ner":
+        if c.label != Names.Person or c.source != "ner":
             return True
         name = text[c.start:c.end]
         tag = lexicon.dictionary_tag(name)
@@ -588,7 +589,7 @@ def ner_phrase_filter() -> Filter:
     """No NER name ends in a generic word (…建设, …体系) or joins two names (和, 与, 、)."""
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
-        return c.source != "ner" or c.label == "Person" or not (
+        return c.source != "ner" or c.label == Names.Person or not (
             re.search(GENERIC_TAIL, name) or re.search(r"[和与及、]", name))
     return keep
 
@@ -598,7 +599,7 @@ def ner_company_filter() -> Filter:
     """A bare company name from the NER must look like a name (京东方), not a phrase (高端科技)."""
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
-        if c.source != "ner" or c.label != "Enterprise" or re.search(r"(公司|集团|银行)$", name):
+        if c.source != "ner" or c.label != Names.Enterprise or re.search(r"(公司|集团|银行)$", name):
             return True
         words = list(r._posseg.cut(name))
         return r._specific(name) and not r._generic(name) and name not in r.lex.divisions \
@@ -611,7 +612,7 @@ def ner_place_filter() -> Filter:
     """A place from the NER is a known division or ends like one (法治化 is no place)."""
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
-        return c.source != "ner" or c.label != "District" or name in r.lex.divisions \
+        return c.source != "ner" or c.label != Names.District or name in r.lex.divisions \
             or name in r.lex.countries or name.endswith(tuple(r.lex.zone_suffixes) + ("省", "市", "县", "区", "镇", "乡", "村"))
     return keep
 
@@ -621,7 +622,7 @@ def ner_body_filter() -> Filter:
     """A body from the NER is a known body or ends like one."""
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
-        return c.source != "ner" or c.label != "Organization" or name in r.lex.bodies \
+        return c.source != "ner" or c.label != Names.Organization or name in r.lex.bodies \
             or name.endswith(r.lex.org_suffixes)
     return keep
 

@@ -7,9 +7,9 @@ host doc's tokens and stored in `doc.spans["kg_ner"]` for `kg_entities` to arbit
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import spacy
 from spacy.language import Language

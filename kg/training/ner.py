@@ -11,17 +11,19 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
+from kg.vocab import Names
+
 CONFIG = Path(__file__).with_name("ner.cfg")
 
-CLUENER_MAP = {"name": "Person", "company": "Enterprise",
-               "government": "Organization", "organization": "Organization"}
+CLUENER_MAP = {"name": Names.Person, "company": Names.Enterprise,
+               "government": Names.Organization, "organization": Names.Organization}
 # An address span counts as a District only when it is one governed place.
 _ADMIN_END = re.compile(r"(?:省|市|区|县|镇|乡|村|州|盟|旗|街道|自治区|新区)$")
 _ENTERPRISE_HINT = re.compile(r"公司|集团|银行|股份|有限|证券|保险|基金|信托|酒店|工厂|厂$")
@@ -43,7 +45,7 @@ def read_cluener(path: Path) -> Iterator[tuple[str, list[Span]]]:
             for text, offsets in ents.items():
                 kind = CLUENER_MAP.get(label)
                 if label == "address" and _is_place(text):
-                    kind = "District"
+                    kind = Names.District
                 if kind:
                     spans += [(s, e + 1, kind) for s, e in offsets]
         yield row["text"], spans
@@ -67,17 +69,17 @@ def read_bmes(path: Path) -> Iterator[tuple[str, list[Span]]]:
                 if tag[0] in "ES" and start is not None:
                     kind, surface = tag[2:], text[start:i + 1]
                     if kind == "NAME":
-                        spans.append((start, i + 1, "Person"))
+                        spans.append((start, i + 1, Names.Person))
                     elif kind == "ORG":
                         org = _ORG_HINT.search(surface) and not _ENTERPRISE_HINT.search(surface)
-                        spans.append((start, i + 1, "Organization" if org else "Enterprise"))
+                        spans.append((start, i + 1, Names.Organization if org else Names.Enterprise))
                     start = None
             yield text, spans
         chars, tags = [], []
 
 
-DUIE_MAP = {"人物": "Person", "娱乐人物": "Person", "历史人物": "Person", "企业": "Enterprise",
-            "机构": "Organization", "学校": "Organization", "国家": "District", "行政区": "District", "城市": "District"}
+DUIE_MAP = {"人物": Names.Person, "娱乐人物": Names.Person, "历史人物": Names.Person, "企业": Names.Enterprise,
+            "机构": Names.Organization, "学校": Names.Organization, "国家": Names.District, "行政区": Names.District, "城市": Names.District}
 
 
 def read_duie(path: Path) -> Iterator[tuple[str, list[Span]]]:
@@ -101,7 +103,8 @@ def to_doc(nlp: Language, text: str, spans: list[Span], partial: bool = False,
     """A reference doc: `spans` are entities; with `partial`, every other token is a missing
     value rather than "no entity"; `missing` marks only those stretches as unknown."""
     doc = nlp.make_doc(text)  # char segmenter: every span aligns
-    ents, taken = [], set()
+    ents: list = []  # spaCy spans (Span here is a tuple)
+    taken: set[int] = set()
     for s, e, label in sorted(spans, key=lambda x: (x[0], -(x[1] - x[0]))):
         if taken.isdisjoint(range(s, e)) and (span := doc.char_span(s, e, label)) is not None:
             ents.append(span)

@@ -9,37 +9,21 @@ from __future__ import annotations
 import re
 import unicodedata
 from pathlib import Path
-from typing import Union
 from urllib.parse import unquote
 
 import pyoxigraph as ox
 
-Result = Union[ox.QuerySolutions, ox.QueryBoolean, ox.QueryTriples]
+from kg.sparql import PREFIXES, one_line, written
+
+Result = ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples
 FORMATS = ("table", "csv", "json")
 
-# Declared for every query, so inline queries can use kg:, rdfs:… without PREFIX lines;
-# a query's own PREFIX declarations win.
-PREFIXES = {
-    "kg": "https://w3id.org/zhkg/ontology#",
-    "id": "https://w3id.org/zhkg/id/",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
-    "owl": "http://www.w3.org/2002/07/owl#",
-    "skos": "http://www.w3.org/2004/02/skos/core#",
-    "prov": "http://www.w3.org/ns/prov#",
-    "dcterms": "http://purl.org/dc/terms/",
-}
 UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
 MAX_CELL = 80  # display columns; longer table cells are cut (csv/json keep everything)
 
 
 class QueryError(ValueError):
     """A query that cannot be read or run; the message is one line."""
-
-
-def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).split())
 
 
 def read_query(query: str) -> str:
@@ -56,28 +40,41 @@ def read_query(query: str) -> str:
     return query
 
 
-# --- looking at a query without parsing it (pyoxigraph has no public query parser) ---------
+# --- looking at a query: a tokenizer of SPARQL's lexical terminals ---------------------------
+# (pyoxigraph has no public query parser.) Strings, IRIs, comments, variables and prefixed
+# names are whole tokens, so `SERVICE` inside a literal, an IRI, `?SERVICE` or `ex:SERVICE`
+# is never taken for the keyword.
 
-# strings, IRIs and comments: blanked before looking for keywords, so `#` or `SERVICE`
-# inside a literal or an IRI is not taken for syntax
-_NOISE = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
-                    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>|#[^\n]*', re.S)
-_FIRST_KEYWORD = re.compile(r"\s*(?:(?:PREFIX\s+[^\s:]*:|BASE)\s*)*([A-Za-z]+)", re.I)
+_PN = r"[A-Za-z\u00C0-\uFFFF_0-9\u00B7-]"
+_TOKEN = re.compile(
+    r'(?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')'
+    r'|(?P<iri><[^<>"{}|^`\\\s]*>)'
+    r"|(?P<comment>#[^\n]*)"
+    r"|(?P<var>[?$]" + _PN + r"+)"
+    r"|(?P<pname>(?:[A-Za-z\u00C0-\uFFFF](?:[\w.\u00B7\u00C0-\uFFFF-]*[\w\u00B7\u00C0-\uFFFF-])?)?:"
+    r"(?:[\w:%\\\u00B7\u00C0-\uFFFF-](?:[\w.:%\\\u00B7\u00C0-\uFFFF-]*[\w:%\\\u00B7\u00C0-\uFFFF-])?)?)"
+    r"|(?P<word>[A-Za-z_][A-Za-z_0-9]*)"
+    r"|(?P<other>\S)", re.S)
 
 
-def _skeleton(query: str) -> str:
-    return _NOISE.sub(" ", query)
+def keywords(query: str) -> list[str]:
+    """The query's bare words (keywords, function names, `a`), upper-cased, in order."""
+    return [m.group("word").upper() for m in _TOKEN.finditer(query) if m.lastgroup == "word"]
 
 
 def is_update(query: str) -> bool:
     """True for SPARQL Update requests (INSERT, DELETE, LOAD, DROP…)."""
-    m = _FIRST_KEYWORD.match(_skeleton(query))
-    return bool(m) and m.group(1).upper() in UPDATE_KEYWORDS
+    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(query) if m.lastgroup != "comment"]
+    i = 0
+    while i < len(tokens) and tokens[i][0] == "word" and tokens[i][1].upper() in ("PREFIX", "BASE"):
+        i += 3 if tokens[i][1].upper() == "PREFIX" else 2  # PREFIX p: <iri> / BASE <iri>
+    return i < len(tokens) and tokens[i][0] == "word" and tokens[i][1].upper() in UPDATE_KEYWORDS
 
 
 def uses_service(query: str) -> bool:
     """True when the query federates (SERVICE makes the engine send HTTP requests)."""
-    return re.search(r"\bSERVICE\b", _skeleton(query), re.I) is not None
+    return "SERVICE" in keywords(query)
 
 
 # --- --param name=value --------------------------------------------------------------------
@@ -103,7 +100,7 @@ def set_params(query: str, params: dict[str, str]) -> str:
         if not pattern.search(query):
             raise QueryError(f"--param {name}: the query has no `VALUES ?{name} {{ … }}` line to set")
         term = str(parse_term(value))
-        query = pattern.sub(lambda _: f"VALUES ?{name} {{ {term} }}", query)
+        query = pattern.sub(lambda _: f"VALUES ?{name} {{ {term} }}", query)  # noqa: B023  (called at once)
     return query
 
 
@@ -116,7 +113,7 @@ def run(store: ox.Store, query: str) -> Result:
     try:
         return store.query(query, prefixes=PREFIXES)
     except (SyntaxError, ValueError, OSError, RuntimeError) as err:
-        raise QueryError(f"bad query: {_one_line(err)}") from err
+        raise QueryError(f"bad query: {one_line(err)}") from err
 
 
 def render(result: Result, fmt: str = "table") -> str:
@@ -124,21 +121,21 @@ def render(result: Result, fmt: str = "table") -> str:
     try:
         if isinstance(result, ox.QueryBoolean):
             if fmt == "json":
-                return result.serialize(format=ox.QueryResultsFormat.JSON).decode() + "\n"
+                return written(result.serialize(format=ox.QueryResultsFormat.JSON)).decode() + "\n"
             return ("true" if result else "false") + "\n"
         if isinstance(result, ox.QueryTriples):
             rdf = {"table": ox.RdfFormat.TURTLE, "csv": ox.RdfFormat.N_TRIPLES, "json": ox.RdfFormat.JSON_LD}[fmt]
             # no id: prefix: percent-encoded local names would come out as id:person\/\%E4…
             prefixes = {k: v for k, v in PREFIXES.items() if k != "id"} if fmt == "table" else None
-            text = ox.serialize(result, format=rdf, prefixes=prefixes).decode()
+            text = written(ox.serialize(result, format=rdf, prefixes=prefixes)).decode()
             return text if text.endswith("\n") or not text else text + "\n"
         if fmt == "csv":
-            return result.serialize(format=ox.QueryResultsFormat.CSV).decode()
+            return written(result.serialize(format=ox.QueryResultsFormat.CSV)).decode()
         if fmt == "json":
-            return result.serialize(format=ox.QueryResultsFormat.JSON).decode() + "\n"
+            return written(result.serialize(format=ox.QueryResultsFormat.JSON)).decode() + "\n"
         return table([v.value for v in result.variables], [[cell(t) for t in row] for row in result])
     except (OSError, RuntimeError, ValueError) as err:
-        raise QueryError(f"query failed: {_one_line(err)}") from err
+        raise QueryError(f"query failed: {one_line(err)}") from err
 
 
 # --- the table -------------------------------------------------------------------------------

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kg import publish
+from kg.sparql import one_line
+
 
 class StoreError(ValueError):
     """A graph that cannot be opened or written; the message is one line."""
@@ -28,8 +31,14 @@ def _format(path: Path) -> ox.RdfFormat:
     return fmt or ox.RdfFormat.TURTLE  # what `kg build` writes
 
 
-def _one_line(err: BaseException) -> str:
-    return " ".join(str(err).split())
+def check_file(path: Path) -> None:
+    """An RDF file that exists and, in a build folder, is the one its manifest lists."""
+    if not path.is_file():
+        raise StoreError(f"{path}: no such file or store folder")
+    try:
+        publish.verify(path)
+    except publish.OutputError as err:
+        raise StoreError(str(err)) from err
 
 
 def open_graph(path: Path) -> ox.Store:
@@ -42,14 +51,13 @@ def open_graph(path: Path) -> ox.Store:
         try:
             return ox.Store.read_only(str(path))
         except OSError as err:
-            raise StoreError(f"{path}: cannot open the store: {_one_line(err)}") from err
-    if not path.is_file():
-        raise StoreError(f"{path}: no such file or store folder")
+            raise StoreError(f"{path}: cannot open the store: {one_line(err)}") from err
+    check_file(path)
     store = ox.Store()
     try:
         store.bulk_load(path=str(path), format=_format(path))
     except (SyntaxError, ValueError, OSError) as err:
-        raise StoreError(f"{path}: cannot load: {_one_line(err)}") from err
+        raise StoreError(f"{path}: cannot load: {one_line(err)}") from err
     return store
 
 
@@ -77,7 +85,7 @@ def load_store(source: Path, dest: Path) -> int:
             store.optimize()
             count = len(store)
         except (SyntaxError, ValueError, OSError) as err:
-            raise StoreError(f"{source}: cannot load into {dest}: {_one_line(err)}") from err
+            raise StoreError(f"{source}: cannot load into {dest}: {one_line(err)}") from err
         finally:
             del store  # closes RocksDB (releases the LOCK) before the rename
             gc.collect()

@@ -1,0 +1,263 @@
+"""A read-only SPARQL 1.1 Protocol endpoint at /sparql: a Starlette (ASGI) app under uvicorn.
+
+GET/HEAD /sparql?query=…, POST with `application/sparql-query` or a form `query=…`, OPTIONS.
+Results: SPARQL JSON by default, CSV/TSV/XML on request (Accept); CONSTRUCT/DESCRIBE as
+Turtle, N-Triples, JSON-LD or RDF/XML. Updates get 403, SERVICE too (it would make this
+server send HTTP requests wherever a client asks), syntax errors 400 with the parser's message.
+
+Why this stack: ASGI tells the app when a client hangs up (`http.disconnect`), so a query
+nobody waits for is stopped; uvicorn parses HTTP with h11 (a bad or negative Content-Length is
+a 400 before any app code runs), listens with a deep backlog and is what Starlette/FastAPI
+deployments run in production. Queries run in killable worker processes (workers.py): that is
+how the time limit is enforced. Limits: `timeout` seconds per query (504 past it), `max_rows`
+rows or triples per answer (the first ones, with `X-Truncated`), `workers` queries at once
+and `max_queue` waiting (503 with Retry-After beyond), `max_body` bytes per request (413).
+Every request is logged as one JSON line on the `kg.sparql.access` logger.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kg.sparql import query as q
+from kg.sparql import store
+from kg.sparql.results import GRAPHS, RESULTS, negotiate  # noqa: F401  (part of this module's API)
+from kg.sparql.workers import ClientGone, Overloaded, Pool, TimedOut, WorkerError
+
+access_log = logging.getLogger("kg.sparql.access")
+ALLOW = "GET, HEAD, POST, OPTIONS"
+RETRY_AFTER = 1  # seconds a refused client should wait
+
+
+@dataclass
+class Limits:
+    timeout: float = 10.0          # seconds per query, queueing excluded
+    max_rows: int = 10_000         # rows (SELECT) or triples (CONSTRUCT) per answer
+    workers: int = field(default_factory=lambda: os.cpu_count() or 2)  # queries at once
+    max_queue: int = 512           # requests waiting for a worker
+    max_body: int = 1_000_000      # bytes; a query is text, anything bigger is a mistake or abuse
+
+
+class Problem(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.headers = status, headers or {}
+
+
+def _text(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(f"{message}\n", status, {"Cache-Control": "no-store", **(headers or {})},
+                    media_type="text/plain; charset=utf-8")
+
+
+def _from_form(form: str) -> str:
+    params = parse_qs(form, keep_blank_values=True)
+    if "update" in params:
+        raise Problem(403, "read-only endpoint: updates are not allowed")
+    if "default-graph-uri" in params or "named-graph-uri" in params:
+        raise Problem(400, "default-graph-uri/named-graph-uri: not supported (one graph)")
+    queries = params.get("query", [])
+    if len(queries) != 1:
+        raise Problem(400, "give exactly one 'query' parameter")
+    return queries[0]
+
+
+async def _from_body(request: Request, limit: int) -> str:
+    ctype = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if ctype == "application/sparql-update":
+        raise Problem(403, "read-only endpoint: updates are not allowed")
+    if ctype not in ("application/sparql-query", "application/x-www-form-urlencoded"):
+        raise Problem(415, "POST application/sparql-query or application/x-www-form-urlencoded")
+    length = request.headers.get("content-length")
+    if length is None and "chunked" not in request.headers.get("transfer-encoding", "").lower():
+        raise Problem(411, "Content-Length required")
+    if length is not None and int(length) > limit:  # h11 has checked it is a non-negative integer
+        raise Problem(413, f"request body over {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise Problem(413, f"request body over {limit} bytes")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Problem(400, "the request body is not UTF-8") from None
+    return text if ctype == "application/sparql-query" else _from_form(text)
+
+
+async def _hang_up(receive: Receive) -> None:
+    """Returns when the client disconnects (after the request body has been read)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def create_app(store_path: Path, limits: Limits) -> Starlette:
+    """The ASGI app over a store folder; the worker pool starts and stops with it."""
+    pool = Pool(str(store_path), limits.workers, limits.max_rows, limits.timeout, limits.max_queue)
+
+    async def sparql(request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"Allow": ALLOW})
+        note: dict[str, Any] = request.scope.setdefault("kg", {})
+        try:
+            if request.method == "POST":
+                text = await _from_body(request, limits.max_body)
+            else:
+                text = _from_form(request.url.query)
+            note["query"] = text[:300]
+            if q.is_update(text):
+                raise Problem(403, "read-only endpoint: updates are not allowed")
+            if q.uses_service(text):
+                raise Problem(403, "SERVICE (federated query) is disabled here")
+        except Problem as err:
+            return _text(err.status, str(err))
+        except ClientDisconnect:
+            return Response(status_code=499)
+        gone = asyncio.ensure_future(_hang_up(request.receive))
+        try:
+            answer = await pool.run(text, request.headers.get("accept"), gone)
+        except Overloaded as err:
+            return _text(503, f"busy: {err}; retry later", {"Retry-After": str(RETRY_AFTER)})
+        except TimedOut as err:
+            return _text(504, f"query stopped: {err}")
+        except ClientGone:
+            return Response(status_code=499)  # nobody reads it; the access log does
+        except WorkerError as err:
+            return _text(500, str(err))
+        except asyncio.CancelledError:  # the server is shutting down with this query still running
+            return _text(503, "the server is shutting down", {"Retry-After": str(RETRY_AFTER)})
+        finally:
+            gone.cancel()
+        note.update(rows=answer.rows, truncated=answer.truncated)
+        # the media type as negotiated (Starlette would add a charset to text/turtle)
+        headers = {"Cache-Control": "no-store", "Content-Type": answer.media}
+        if answer.truncated:
+            headers["X-Truncated"] = f"max-rows={limits.max_rows}"
+        return Response(answer.body, answer.status, headers)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return _text(404, "not found; the SPARQL endpoint is /sparql")
+
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        return _text(405, f"method not allowed; use {ALLOW}", {"Allow": ALLOW})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await pool.start()
+        try:
+            yield
+        finally:
+            await pool.stop()
+
+    app = Starlette(routes=[Route("/sparql", sparql, methods=["GET", "HEAD", "POST", "OPTIONS"]),
+                            Route("/sparql/", sparql, methods=["GET", "HEAD", "POST", "OPTIONS"])],
+                    exception_handlers={404: not_found, 405: not_allowed}, lifespan=lifespan)
+    app.state.pool = pool
+    return app
+
+
+class AccessLog:
+    """ASGI middleware: one JSON line per request (time, client, method, path, status, bytes,
+    duration; rows, truncated and the query's start when a query ran)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start, seen = time.perf_counter(), {"status": 0, "bytes": 0}
+
+        async def tap(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                seen["status"] = message["status"]
+            elif message["type"] == "http.response.body" and scope["method"] != "HEAD":  # uvicorn drops it
+                seen["bytes"] += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tap)
+        finally:
+            client = scope.get("client") or ("", 0)
+            record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "client": f"{client[0]}:{client[1]}",
+                      "method": scope["method"], "path": scope["path"], "status": seen["status"] or 500,
+                      "bytes": seen["bytes"], "ms": round((time.perf_counter() - start) * 1000, 1),
+                      **scope.get("kg", {})}
+            access_log.info(json.dumps(record, ensure_ascii=False))
+
+
+class SparqlServer:
+    """Binds at once (port 0 picks a free port, see `.url`); `serve_forever()` blocks until
+    `shutdown()` or Ctrl-C. An RDF file is first bulk-loaded into a temporary store folder
+    that the workers share read-only; `close()` removes it."""
+
+    def __init__(self, graph: Path, host: str = "127.0.0.1", port: int = 8000,
+                 limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        # IPPROTO_TCP spelled out: asyncio disables Nagle only on sockets that say so; without
+        # it each response (headers, then body) waits 40 ms for the client's delayed ACK
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM,
+                                  socket.IPPROTO_TCP)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._tmp: str | None = None
+        try:
+            self.sock.bind((host, port))
+            self.store_path = self._prepare(Path(graph))
+        except BaseException:
+            self.close()
+            raise
+        config = uvicorn.Config(AccessLog(create_app(self.store_path, self.limits)), lifespan="on",
+                                log_level="warning", access_log=False, backlog=2048,
+                                timeout_keep_alive=5, timeout_graceful_shutdown=2)
+        self.server = uvicorn.Server(config)
+
+    def _prepare(self, graph: Path) -> Path:
+        if graph.is_dir():
+            store.open_graph(graph)  # a clear error now rather than in every worker
+            return graph
+        store.check_file(graph)
+        self._tmp = tempfile.mkdtemp(prefix="kg-serve-")
+        store.load_store(graph, Path(self._tmp) / "store")
+        return Path(self._tmp) / "store"
+
+    @property
+    def url(self) -> str:
+        host, port = self.sock.getsockname()[:2]
+        return f"http://{f'[{host}]' if ':' in host else host}:{port}/sparql"
+
+    def serve_forever(self) -> None:
+        self.server.run(sockets=[self.sock])
+        if not self.server.started:
+            raise WorkerError("the server did not start (see the log above)")
+
+    def shutdown(self) -> None:
+        self.server.should_exit = True
+
+    def close(self) -> None:
+        self.sock.close()
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+
+def make_server(graph: Path, host: str = "127.0.0.1", port: int = 8000, limits: Limits | None = None) -> SparqlServer:
+    """A bound, not yet serving server; port 0 picks a free port (see `.url`)."""
+    return SparqlServer(graph, host, port, limits)
