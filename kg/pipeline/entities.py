@@ -81,11 +81,12 @@ class RuleWords:
     needs_name: frozenset[str]      # project endings that need a specific name in front (项目, 改造…)
 
     @classmethod
-    def from_raw(cls, raw: dict) -> "RuleWords":
-        sets = {k: frozenset(v) for k, v in raw.items() if not k.startswith("_")}
-        return cls(**{**sets, "leading_verbs": sets["leading_verbs"] | sets["governors"],
-                      "buildings": tuple(raw["buildings"]),
-                      "not_in_division_name": sets["not_in_division_name"] | sets["division_before"]})
+    def from_raw(cls, raw: dict) -> RuleWords:
+        sets: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in raw.items() if not k.startswith("_")}
+        sets["leading_verbs"] |= sets["governors"]
+        sets["not_in_division_name"] |= sets["division_before"]
+        return cls(**{k: v for k, v in sets.items() if k != "buildings"},
+                   buildings=tuple(raw["buildings"]))
 
 
 Found = tuple[int, int, str]  # start, end, label: what a rule proposes
@@ -116,7 +117,7 @@ class EntityRules:
         return lexicon.from_raw(self.raw)
 
     @cached_property
-    def words(self) -> "RuleWords":
+    def words(self) -> RuleWords:
         return RuleWords.from_raw(self.raw["entity_rules"])
 
     def _set_raw(self, raw: dict) -> None:
@@ -133,7 +134,7 @@ class EntityRules:
         path.mkdir(parents=True, exist_ok=True)
         (path / "lexicon.json").write_text(json.dumps(self.raw, ensure_ascii=False, indent=1), encoding="utf-8")
 
-    def from_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> "EntityRules":
+    def from_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> EntityRules:
         self._set_raw(lexicon.read_raw(Path(path) / "lexicon.json"))
         return self
 
@@ -415,7 +416,8 @@ class EntityRules:
                 spans.append((c, span))
         # the most trusted finder first, then the longest span
         spans.sort(key=lambda cs: (-self.confidence[cs[0].source], -(cs[1].end - cs[1].start), cs[1].start))
-        chosen, taken = [], set()
+        chosen: list[Span] = []
+        taken: set[int] = set()
         for _, span in spans:
             if taken.isdisjoint(range(span.start, span.end)):
                 chosen.append(span)
@@ -478,7 +480,8 @@ def owner_rule() -> NestedRule:
         if not projects or not r.host.has_pipe("kg_ner"):
             return []
         out: list[Found] = []
-        for (start, name), parsed in zip(projects, r.host.get_pipe("kg_ner").nlp.pipe(n for _, n in projects)):
+        model: Language = r.host.get_pipe("kg_ner").nlp  # type: ignore[attr-defined]
+        for (start, name), parsed in zip(projects, model.pipe(n for _, n in projects)):
             head = next((e for e in parsed.ents if e.start_char == 0), None)
             if head is not None and head.label_ in (Names.Enterprise, Names.Organization) and len(head.text) >= 2 \
                     and head.end_char < len(name) and r.lex.divisions.get(head.text) is None:

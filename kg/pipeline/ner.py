@@ -63,7 +63,7 @@ class StatisticalNER:
         Path(path).mkdir(parents=True, exist_ok=True)
         self.nlp.to_disk(Path(path) / "model")  # the saved pipeline carries its model
 
-    def from_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> "StatisticalNER":
+    def from_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> StatisticalNER:
         self.path = Path(path) / "model"
         self.__dict__.pop("nlp", None)
         return self

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import spacy
@@ -99,7 +99,7 @@ def read_duie(path: Path) -> Iterator[tuple[str, list[Span]]]:
 
 
 def to_doc(nlp: Language, text: str, spans: list[Span], partial: bool = False,
-           missing: list[tuple[int, int]] = ()) -> Doc:
+           missing: Sequence[tuple[int, int]] = ()) -> Doc:
     """A reference doc: `spans` are entities; with `partial`, every other token is a missing
     value rather than "no entity"; `missing` marks only those stretches as unknown."""
     doc = nlp.make_doc(text)  # char segmenter: every span aligns

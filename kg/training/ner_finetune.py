@@ -72,7 +72,7 @@ def finetune(base: Path, gold: Examples, pools: Pools, out: Path, mix: Mix = Mix
     nlp = spacy.load(base)
     ner = nlp.get_pipe("ner")
     for label in LABELS:
-        ner.add_label(label)  # Project is new to the public-data model
+        ner.add_label(label)  # type: ignore[attr-defined]  # Project is new to the public-data model
     rng = random.Random(mix.seed)
     gold_docs = [public.to_doc(nlp, t, s) for t, s in gold]
     optimizer = Adam(mix.learn_rate, L2=0.01, grad_clip=1.0, use_averages=True)
@@ -110,7 +110,7 @@ def gold_examples(shared: Path, articles: list[Path], with_sample: bool = True) 
 
 
 def score_articles(nlp: Language, articles: list[Path], gold_dir: Path,
-                   counts: "evaluate.Counts | None" = None) -> "evaluate.Counts":
+                   counts: evaluate.Counts | None = None) -> evaluate.Counts:
     """The whole pipeline on `articles`, scored against their gold files (added to `counts`:
     folds of a cross-validation pool their counts; `evaluate.summary` gives P/R/F1)."""
     from kg.extract import extract

@@ -9,8 +9,8 @@ proper noun `nz`) is left *missing*, not "no entity", so the student is not taug
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator
 
 from kg.training.ner import _ENTERPRISE_HINT, _ORG_HINT, Span, _is_place
 
@@ -41,7 +41,7 @@ def _overlaps(line: str, seen: set[str], n: int = 15) -> bool:
     return any(line[i:i + n] in seen for i in range(len(line) - n + 1))
 
 
-def teach(datasets: Path, out: Path, exclude: list[str] = (), max_chars: int = 400) -> Path:
+def teach(datasets: Path, out: Path, exclude: Sequence[str] = (), max_chars: int = 400) -> Path:
     """Label the raw SIGHAN text with LAC once and cache it as JSON lines in `out`.
     Lines that share 15 characters with a sentence of `exclude` (an evaluation set) are skipped."""
     if out.exists():
