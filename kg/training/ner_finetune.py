@@ -92,7 +92,7 @@ def finetune(base: Path, gold: Examples, pools: Pools, out: Path, mix: Mix = Mix
             break
     out.mkdir(parents=True, exist_ok=True)
     with nlp.use_params(optimizer.averages):
-        nlp.meta["kg_training"] = {"stage": 2, "base": str(base), "gold_chunks": len(gold), "mix": asdict(mix)}
+        nlp.meta["kg_training"] = {"stage": 2, "base": base.name, "gold_chunks": len(gold), "mix": asdict(mix)}
         nlp.to_disk(out)
     return out
 
