@@ -2,11 +2,13 @@
 
 Merging is its own step (extraction never sees other articles): entities of one type
 whose names match across articles (NFKC, no whitespace, or a name equal to another's
-alias) become one node; relations are keyed by their resolved ends.
+alias) become one node, after relative names (区委, 县政府) are qualified by their article's
+place; relations are keyed by their resolved ends.
 """
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -18,7 +20,7 @@ from rdflib.namespace import DCTERMS, PROV, SKOS
 
 from kg.resolve import norm
 from kg.schema import Schema, load
-from kg.types import Article, Evidence, Extraction, Mention
+from kg.types import Article, Entity, Evidence, Extraction, Mention
 from kg.vocab import KG, Names
 
 ID = Namespace("https://w3id.org/zhkg/id/")
@@ -76,29 +78,63 @@ class KnowledgeGraph:
     articles: list[Article]
 
 
+RELATIVE = re.compile(r"^(新区|区|市|县|镇|乡|州|旗|盟|省)(?!长)")
+
+
+def qualified_name(e: Entity, ex: Extraction) -> str | None:
+    """A relative name qualified by the article's own place (大渡口区 + 区委 -> 大渡口区委), or None
+    if the name is not relative; "" if it is but the article does not say which place it is."""
+    m = RELATIVE.match(e.name)
+    if e.type != Names.Organization or m is None:
+        return None
+    level = m.group(1)[-1]
+    districts = {d.name: d for d in ex.entities if d.type == Names.District}
+    # where the extraction put it, else the article's most-named place of that level
+    where = [r.tail for r in ex.relations if r.head == e.name and r.relation == Names.locatedIn and r.tail in districts]
+    where = [w for w in where if w.endswith(level)] or where
+    if not where:
+        where = [d.name for d in sorted((d for d in districts.values() if d.name.endswith(level)),
+                                        key=lambda d: (-len(d.mentions), d.name))[:1]]
+    if not where:
+        return ""
+    place = where[0]
+    return place + (e.name[len(m.group(1)):] if place.endswith(m.group(1)) else e.name)
+
+
 def merge(extractions: list[Extraction]) -> KnowledgeGraph:
+    """Entities of one type with one normalised name (or a name equal to another's alias) become
+    one node. A relative name (区委, 市政府, 区财政局) is first qualified by the article's place
+    (大渡口区委, the text's form kept as alias); one that cannot be stays the article's own node."""
     extractions = sorted(extractions, key=lambda x: x.article.doc_id)
-    # one key per (type, normalised name); aliases that equal another entity's name join it
     names: dict[tuple[str, str], URIRef] = {}
     nodes: dict[URIRef, Node] = {}
+    local: dict[tuple[str, str], URIRef] = {}   # (doc_id, entity name) -> node
     for ex in extractions:
         for e in ex.entities:
-            key = (e.type, norm(e.name))
-            iri = names.get(key) or next((names[(e.type, norm(a))] for a in e.aliases
-                                          if (e.type, norm(a)) in names and len(norm(a)) > 2), None)
-            if iri is None:
-                iri = names[key] = entity_iri(e.type, e.name)
-                nodes[iri] = Node(iri, e.type, e.name)
+            qualified = qualified_name(e, ex)
+            name = qualified or e.name
+            iri: URIRef | None
+            if qualified == "":  # an unknown place's 区委: never merged across articles
+                key = (e.type, f"{norm(e.name)}@{ex.article.doc_id}")
+                iri = names.get(key) or entity_iri(e.type, f"{e.name}@{ex.article.doc_id}")
+            else:
+                key = (e.type, norm(name))
+                iri = names.get(key) or next((names[(e.type, norm(a))] for a in e.aliases
+                                              if (e.type, norm(a)) in names and len(norm(a)) > 2
+                                              and not RELATIVE.match(a)), None)
+                iri = iri or entity_iri(e.type, name)
+            if iri not in nodes:
+                nodes[iri] = Node(iri, e.type, name)
             names.setdefault(key, iri)
             node = nodes[iri]
-            node.aliases |= {a for a in e.aliases if norm(a) != norm(node.name)}
+            node.aliases |= {a for a in [*e.aliases, e.name] if norm(a) != norm(node.name)}
             node.mentions += e.mentions
             node.confidence = max(node.confidence, e.confidence)
+            local[(ex.article.doc_id, e.name)] = iri
     edges: dict[tuple[URIRef, str, URIRef], Edge] = {}
     for ex in extractions:
-        local = {e.name: names[(e.type, norm(e.name))] for e in ex.entities}
         for r in ex.relations:
-            head, tail = local.get(r.head), local.get(r.tail)
+            head, tail = local.get((ex.article.doc_id, r.head)), local.get((ex.article.doc_id, r.tail))
             if head is None or tail is None or head == tail:
                 continue
             edge = edges.setdefault((head, r.relation, tail), Edge(head, r.relation, tail))

@@ -98,7 +98,9 @@ class Resolver:
                 # the short form is what the text goes on to use: it names the entity
                 short = self.add_form(inner, key)
                 self.union(short, key)
-            elif self.lex.divisions.get(inner) is None and not re.search(r"\d", inner):
+            elif self.lex.divisions.get(inner) is None and not re.search(r"\d", inner) and not (
+                    norm(inner) in self.types and self.types[norm(inner)].most_common(1)[0][0] == "District"):
+                # 桂林（灵川）…: a place in brackets is where, not another name
                 full = self.add_form(m.text + par.group(0), key)
                 self.union(key, full)
                 if norm(inner) in self.parent:
@@ -122,6 +124,11 @@ class Resolver:
             for d in districts:
                 if d != k and k.endswith(d) and k[: len(k) - len(d)] in self.lex.divisions:
                     self.union(d, k)  # 青岛西海岸新区 -> 西海岸新区
+                if d != k and k[len(d):] in ("县", "区", "市", "镇", "乡") and k.startswith(d) and len(d) >= 2 \
+                        and self.lex.divisions.get(d) is None:
+                    # 保康 = 保康县: the text's own short form of a county (not in the lexicon)
+                    more = sum(self.surface[k].values()) > sum(self.surface[d].values())
+                    self.union(k if more else d, d if more else k)
                 if d != k and self.lex.divisions.get(d) is not None and self.lex.divisions.get(d) == self.lex.divisions.get(k):
                     self.union(d if len(d) < len(k) else k, k if len(d) < len(k) else d)  # 胶州 = 胶州市
 

@@ -1,0 +1,162 @@
+"""kg_relations: error classes as (text, must find, must not find) tables, amounts, the
+trained model's serialization and its training recipe.
+
+Every name here is invented (青禾, 华星光电…); none comes from the articles or the gold.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from conftest import SHARED
+
+# (text, must find, must not find): triples (head, relation, tail) of the whole extraction
+POST_CASES = [
+    pytest.param("青禾市委副书记、市长张明远出席签约仪式。",
+                 {("张明远", "worksFor", "青禾市委"), ("张明远", "leads", "青禾市")},
+                 {("张明远", "leads", "青禾市委")}, id="combined-posts-mayor-leads-the-city"),
+    pytest.param("华星光电集团董事长刘振宇、副总经理孙立新参加签约。",
+                 {("刘振宇", "leads", "华星光电集团"), ("孙立新", "worksFor", "华星光电集团")},
+                 {("孙立新", "leads", "华星光电集团"), ("刘振宇", "worksFor", "华星光电集团")},
+                 id="company-chairman-leads-deputy-works"),
+    pytest.param("青禾区举行项目签约仪式，区领导陈思远、周文博、吴建华出席。",
+                 {("陈思远", "worksFor", "青禾区"), ("周文博", "worksFor", "青禾区"), ("吴建华", "worksFor", "青禾区")},
+                 {("陈思远", "leads", "青禾区"), ("吴建华", "leads", "青禾区")}, id="district-leaders-list"),
+    pytest.param("本报讯 青禾县举行重大项目集中开工仪式。县委书记李国栋宣布开工，县长王海平致辞，副县长赵立群主持仪式。",
+                 {("王海平", "leads", "青禾县"), ("赵立群", "worksFor", "青禾县")},
+                 {("赵立群", "leads", "青禾县"), ("王海平", "worksFor", "青禾县")}, id="bare-county-head-and-deputy"),
+    pytest.param("区财政局党组书记、局长张志远出席会议。",
+                 {("张志远", "leads", "区财政局")}, {("张志远", "worksFor", "区财政局")}, id="bureau-chain"),
+    pytest.param("区商务局副局长刘海涛介绍了有关情况。",
+                 {("刘海涛", "worksFor", "区商务局")}, {("刘海涛", "leads", "区商务局")}, id="deputy-works-for"),
+]
+
+
+@pytest.mark.parametrize("text,must,must_not", POST_CASES)
+def test_post_relations(extract_text, text, must, must_not):
+    found = {(r.head, r.relation, r.tail) for r in extract_text(text).relations}
+    assert must <= found, must - found
+    assert not must_not & found, must_not & found
+
+
+# (text, project as written, amount in yuan or None)
+AMOUNT_CASES = [
+    ("总投资5亿元的青禾智造园项目，总投资0.6亿元的禾丰物流园项目集中开工。", "青禾智造园", 500_000_000),
+    ("总投资5亿元的青禾智造园项目，总投资0.6亿元的禾丰物流园项目集中开工。", "禾丰物流园", 60_000_000),
+    ("投资3亿元建设的青禾冷链中心正式投用。", "青禾冷链中心", 300_000_000),
+    ("签约青禾光伏电站项目，总投资12亿元。", "青禾光伏电站", 1_200_000_000),
+    ("加快推进禾丰物流园项目建设，该项目总投资42亿元。", "禾丰物流园", 4_200_000_000),
+    # a total over a list or a count of projects is no single project's amount
+    ("青禾智造园项目、禾丰物流园项目，总投资8亿元。", "青禾智造园", None),
+    ("青禾智造园项目、禾丰物流园项目，总投资8亿元。", "禾丰物流园", None),
+    ("总投资80亿元的12个项目中，青禾智造园项目进展最快。", "青禾智造园", None),
+    ("青禾智造园项目进展顺利。", "青禾智造园", None),
+]
+
+
+@pytest.mark.parametrize("text,project,amount", AMOUNT_CASES)
+def test_amount_binds_to_its_own_project(text, project, amount):
+    from kg.pipeline.relations import project_amount
+    start = text.index(project)
+    assert project_amount(text, start, start + len(project)) == amount
+
+
+def test_home_district_and_name_structure(extract_text):
+    """The article's own district starts and hosts its projects; a company named at the head of
+    a project's name invests in it; a county lies in its city (the lexicon's hierarchy)."""
+    ex = extract_text("本报讯 青州市举行重大项目集中开工仪式。华星光电潍坊基地项目正式开工建设。")
+    found = {(r.head, r.relation, r.tail) for r in ex.relations}
+    assert {("华星光电", "invests", "华星光电潍坊基地"), ("青州市", "invests", "华星光电潍坊基地"),
+            ("华星光电潍坊基地", "locatedIn", "潍坊"), ("青州市", "locatedIn", "潍坊")} <= found
+    assert ("潍坊", "locatedIn", "青州市") not in found
+
+
+def test_amounts_go_on_each_projects_invests(extract_text):
+    ex = extract_text("青州市举行重大项目集中开工仪式。青禾新材料产业园项目总投资10亿元，禾丰智造园项目总投资3亿元。")
+    amounts = {r.tail: r.amount for r in ex.relations if r.relation == "invests"}
+    assert amounts.get("青禾新材料产业园") == 1_000_000_000
+    assert amounts.get("禾丰智造园") in (300_000_000, None)  # found as a project or not, never 10亿
+
+
+# --- the model: data on disk, no pickle --------------------------------------------------------
+
+def test_model_round_trips_through_disk(nlp, tmp_path):
+    from kg.pipeline.relations import RelationExtractor
+    rel = nlp.get_pipe("kg_relations")
+    assert rel.model, "the shipped model (kg/models/relations) is missing: rebuild it with `kg train`"
+    rel.to_disk(tmp_path / "rel")
+    assert (tmp_path / "rel" / "model.json").read_text("utf-8").startswith("{")
+    again = RelationExtractor("kg_relations", model=str(tmp_path / "rel"))
+    assert again.model == rel.model and again.cues == rel.cues
+    doc = nlp("青禾市委副书记、市长张明远出席签约仪式。华星光电集团董事长刘振宇出席。", disable=["kg_relations"])
+    assert sorted(rel.predict(doc)) == sorted(again.predict(doc))
+
+
+def test_word_lists_come_in_at_initialize_and_go_out_with_to_disk(nlp, tmp_path):
+    from spacy.util import registry
+
+    from kg.pipeline.relations import RelationExtractor
+    words = registry.misc.get("kg.relation_words.v1")()
+    assert "签约" in words["cues"] and not any(k.startswith("_") for k in words)
+    rel = RelationExtractor("kg_relations")
+    rel.initialize(words={"cues": ["签约", "落户"]})
+    assert rel.cues == ("签约", "落户")
+    rel.to_disk(tmp_path / "rel")
+    assert RelationExtractor("kg_relations", model=str(tmp_path / "rel")).cues == ("签约", "落户")
+
+
+def test_without_a_model_the_rules_still_answer(nlp, tmp_path):
+    from kg.pipeline.relations import RelationExtractor
+    bare = RelationExtractor("kg_relations", model=str(tmp_path / "none"))
+    assert not bare.model
+    doc = nlp("区财政局党组书记、局长张志远出席会议。", disable=["kg_relations"])
+    rels = [(doc.text[h[0]:h[1]], label, doc.text[t[0]:t[1]]) for h, t, label, *_ in bare.predict(doc)]
+    assert rels == [("张志远", "leads", "区财政局")]
+
+
+# --- training on the shared gold ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def shared_dir():
+    if not (SHARED / "gold").is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{SHARED}: the shared data (gold files) is missing")
+        pytest.skip(f"no shared data at {SHARED}")
+    return SHARED
+
+
+def test_oracle_doc_projects_the_gold(nlp, shared_dir):
+    import json
+    from kg.training.relations import corpus, oracle_doc
+    from kg.ingest import read_article
+    stem, path, gold_path = corpus(shared_dir, "samples")[0]
+    gold = json.loads(gold_path.read_text("utf-8"))
+    doc = oracle_doc(nlp, read_article(path).text, gold)
+    names = {n for e in gold["entities"] for n in [e["name"], *e["aliases"]]}
+    assert doc.ents and all(e.text in names for e in doc.ents)
+
+
+def test_training_learns_the_sample_articles(nlp, shared_dir):
+    """Fit on two sample articles with oracle entities, score the third: the model beats the
+    rules alone (which find no article-level relation)."""
+    from kg.pipeline.relations import LinearModel
+    from kg.training.relations import corpus, fit, load_items, scores
+    items = load_items(nlp, corpus(shared_dir, "samples"), modes=("oracle",))
+    train, test = items[:2], items[2:]
+    model = fit(train)
+    assert set(model.weights) == {"leads", "worksFor", "locatedIn", "invests"}
+    learned = scores(nlp, test, model, shared_dir / "gold")["oracle"]["relations"]["overall"]
+    rules = scores(nlp, test, LinearModel(), shared_dir / "gold")["oracle"]["relations"]["overall"]
+    assert learned["f1"] > rules["f1"] and learned["f1"] > 0.3
+
+
+def test_a_section_headings_zone_is_the_nearest_place(extract_text):
+    """Interview series: the zone whose leader a heading introduces holds the section's projects,
+    and the home district is not added besides (the nearest zone only)."""
+    ex = extract_text("本报讯 胶州市召开全市重点项目推进会。\n\n胶州经济技术开发区工委书记张明远——\n\n"
+                      "全力攻坚，推动产业新城崛起\n\n今年开发区将加快推进禾丰智慧物流园、青禾冷链物流中心等项目建设，力争年内投产。")
+    found = {(r.head, r.relation, r.tail) for r in ex.relations}
+    assert ("张明远", "leads", "胶州经济技术开发区") in found
+    assert ("禾丰智慧物流园", "locatedIn", "胶州经济技术开发区") in found
+    assert not {("禾丰智慧物流园", "locatedIn", "胶州"), ("禾丰智慧物流园", "locatedIn", "胶州市")} & found
