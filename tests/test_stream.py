@@ -93,7 +93,7 @@ def test_records_hold_no_per_character_offsets(nlp):
     assert len(ex.article.offsets) == len(ex.article.text) > 3000
     assert size < 5 * len(ex.article.text.encode()), size   # entities, mentions, sentences only
     # a mention's offsets are in the original file, as kg.graph.to_rdf writes them
-    etype, name, _aliases, _conf, mentions = record["ents"][0]
+    etype, name, _aliases, _conf, mentions, *_merge = record["ents"][0]
     start, end, _ev = mentions[0]
     original = (CORPUS / ex.article.doc_id).read_text(encoding="utf-8")
     assert original[start:end].replace("\n", "") .replace(" ", "").replace("\u3000", "") == name.replace(" ", "")

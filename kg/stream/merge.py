@@ -4,9 +4,10 @@ Records come in groups (consecutive partitions, in doc-id order). Every step is 
 or one merge partition, so the same functions run in a loop here or as Dask tasks (kg.stream.cluster).
 
 1. first_keys (per group) + resolve: kg.graph.merge lets only the first occurrence of a
-   (type, normalised name) key decide its node, so each group reports its first occurrences, the
+   (type, merge key) key decide its node, so each group reports its first occurrences, the
    earliest of each key wins, and the entity table is built from those alone, in order: the table
-   grows with the vocabulary, not with the corpus.
+   grows with the vocabulary, not with the corpus. Keys, labels and joining aliases come in the
+   records (kg.graph.merge_names, which qualifies relative names such as 区委 by the article's place).
 2. spill (per group): each entity occurrence and relation becomes a small fact in the merge
    partition of its node (for a relation, of its head); partitions are ranges of node IRIs. Each
    group writes its own file per partition: this is the shuffle.
@@ -34,7 +35,7 @@ norm = lru_cache(maxsize=1 << 18)(_norm)  # names recur across articles: normali
 
 @dataclass
 class EntityTable:
-    """Every node: its IRI, type and name; `keys` maps "type<SEP>normalised name" to a node id."""
+    """Every node: its IRI, type and name; `keys` maps "type<SEP>merge key" to a node id."""
     keys: dict[str, int] = field(default_factory=dict)
     iris: list[str] = field(default_factory=list)
     types: list[str] = field(default_factory=list)
@@ -43,8 +44,8 @@ class EntityTable:
     articles: int = 0
     _order: array | None = None
 
-    def node(self, etype: str, name: str) -> int:
-        return self.keys[etype + SEP + norm(name)]
+    def node(self, etype: str, key: str) -> int:
+        return self.keys[etype + SEP + key]
 
     def __len__(self) -> int:
         return len(self.iris)
@@ -64,7 +65,7 @@ class EntityTable:
         return self.names[self.at(rank)]
 
 
-First = tuple[tuple[int, int, int], str, str, list[str]]  # (position, type, name, aliases)
+First = tuple[tuple[int, int, int], str, str, str, list[str]]  # (position, type, key, label, joins)
 
 
 def first_keys(records: Iterable[Record], group: int) -> tuple[int, dict[str, First]]:
@@ -72,17 +73,16 @@ def first_keys(records: Iterable[Record], group: int) -> tuple[int, dict[str, Fi
     firsts: dict[str, First] = {}
     n = -1
     for n, record in enumerate(records):
-        for j, (etype, name, aliases, _conf, _mentions) in enumerate(record["ents"]):
-            key = etype + SEP + norm(name)
-            if key not in firsts:
-                firsts[key] = ((group, n, j), etype, name, aliases)
+        for j, (etype, _name, _aliases, _conf, _mentions, label, key, joins) in enumerate(record["ents"]):
+            if etype + SEP + key not in firsts:
+                firsts[etype + SEP + key] = ((group, n, j), etype, key, label, joins)
     return n + 1, firsts
 
 
 def resolve(groups: Iterable[tuple[int, dict[str, First]]]) -> EntityTable:
     """The entity table from every group's first occurrences, replayed in doc-id order: a key
-    joins the node of an alias of more than two characters already known, else becomes a new
-    node (kg.graph.merge, exactly: later occurrences of a known key change nothing)."""
+    joins the node of one of its joining aliases already known, else becomes a new node
+    (kg.graph.merge, exactly: later occurrences of a known key change nothing)."""
     table = EntityTable()
     earliest: dict[str, First] = {}
     for n, firsts in groups:
@@ -91,18 +91,14 @@ def resolve(groups: Iterable[tuple[int, dict[str, First]]]) -> EntityTable:
             if key not in earliest or first[0] < earliest[key][0]:
                 earliest[key] = first
     keys, iris = table.keys, table.iris
-    for key, (_pos, etype, name, aliases) in sorted(earliest.items(), key=lambda item: item[1][0]):
-        node = None
-        for alias in aliases:
-            short = norm(alias)
-            if len(short) > 2 and (node := keys.get(etype + SEP + short)) is not None:
-                break
+    for type_key, (_pos, etype, key, label, joins) in sorted(earliest.items(), key=lambda item: item[1][0]):
+        node = next((keys[etype + SEP + a] for a in joins if etype + SEP + a in keys), None)
         if node is None:
             node = len(iris)
-            iris.append(str(entity_iri(etype, name)))
+            iris.append(str(entity_iri(etype, key)))
             table.types.append(etype)
-            table.names.append(name)
-        keys[key] = node
+            table.names.append(label)
+        keys[type_key] = node
     order = sorted(range(len(iris)), key=iris.__getitem__)
     table.rank = array("l", [0]) * len(iris)
     for pos, node in enumerate(order):
@@ -125,7 +121,7 @@ def fact_path(folder: Path, kind: str, part: int, group: int) -> Path:
 
 def local_nodes(record: Record, table: EntityTable) -> dict[str, int]:
     """An article's entity names -> nodes (by name, as relations name their ends)."""
-    return {name: table.node(etype, name) for etype, name, *_ in record["ents"]}
+    return {row[1]: table.node(row[0], row[6]) for row in record["ents"]}
 
 
 def kept_relations(record: Record, local: dict[str, int]) -> Iterator[tuple[int, int, list]]:
@@ -172,10 +168,10 @@ def spill(table: EntityTable, records: Iterable[Record], group: int, folder: Pat
         for record in records:
             doc, sents = record["doc"], record["sents"]
             local = local_nodes(record, table)
-            for etype, name, aliases, conf, mentions in record["ents"]:
-                node = table.node(etype, name)
+            for etype, name, aliases, conf, mentions, _label, key, _joins in record["ents"]:
+                node = table.node(etype, key)
                 own = norm(table.names[node])
-                fact = [rank[node], conf, [a for a in aliases if norm(a) != own],
+                fact = [rank[node], conf, [a for a in [*aliases, name] if norm(a) != own],
                         doc if mentions else None, sorted({sents[m[2]][0] for m in mentions})]
                 files[part_of(table, parts, fact[0])][0].write(dumps(fact, ensure_ascii=False) + "\n")
             for h, t, (_head, relation, _tail, ev, role, amount, conf) in kept_relations(record, local):

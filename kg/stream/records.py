@@ -8,7 +8,9 @@ merge never does.
 
 A record has no per-character offsets: every mention and evidence sentence carries its offsets in
 the original file, mapped once at extraction time through Article.offsets. Evidence sentences are
-stored once per article and referenced by index.
+stored once per article and referenced by index. Each entity also carries how it enters the merge
+(kg.graph.merge_names: a relative name such as 区委 qualified by the article's place), since that
+depends on the article alone.
 
 Partition k holds articles whose doc ids all sort before those of partition k+1, so reading the
 partitions in order gives every article in doc-id order, which the merge relies on.
@@ -21,9 +23,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from kg.graph import merge_names
 from kg.types import Evidence, Extraction
 
-VERSION = 1
+VERSION = 2  # 2: entities carry their merge name (kg.graph.merge_names)
 Record = dict[str, Any]
 
 
@@ -40,8 +43,9 @@ def to_record(ex: Extraction) -> Record:
         return sents.setdefault((e.sentence, e.sent_index, e.start, e.end), len(sents))
 
     ents = [[e.type, e.name, list(e.aliases), e.confidence,
-             [[*article.source_span(m.start, m.end), ev(m.evidence)] for m in e.mentions]]
-            for e in ex.entities]
+             [[*article.source_span(m.start, m.end), ev(m.evidence)] for m in e.mentions],
+             merge.label, merge.key, list(merge.joins)]
+            for e, merge in zip(ex.entities, merge_names(ex))]
     rels = [[r.head, r.relation, r.tail, ev(r.evidence), r.role, r.amount, r.confidence] for r in ex.relations]
     return {"v": VERSION, "doc": article.doc_id, "sha256": article.sha256, "title": article.title,
             "date": article.date, "reporters": list(article.reporters),

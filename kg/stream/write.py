@@ -99,8 +99,8 @@ def article_triples(record: Record, table: EntityTable) -> list[str]:
     # mention and evidence nodes, as kg.graph._ev_node makes them
     local = local_nodes(record, table)
     nodes: dict[str, tuple[int, int, int, str | None]] = {}
-    for (etype, name, _aliases, _conf, spans) in record["ents"]:
-        node = table.iris[table.node(etype, name)]
+    for (etype, _name, _aliases, _conf, spans, _label, key, _joins) in record["ents"]:
+        node = table.iris[table.node(etype, key)]
         for start, end, ev in spans:
             nodes.setdefault(f"{ID}mention/{_hash(doc, start, end, node)}", (ev, start, end, node))
     for _h, _t, row in kept_relations(record, local):
