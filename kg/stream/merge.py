@@ -121,7 +121,7 @@ def fact_path(folder: Path, kind: str, part: int, group: int) -> Path:
 
 def local_nodes(record: Record, table: EntityTable) -> dict[str, int]:
     """An article's entity names -> nodes (by name, as relations name their ends)."""
-    return {row[1]: table.node(row[0], row[6]) for row in record["ents"]}
+    return {name: table.node(etype, key) for etype, name, _a, _c, _m, _label, key, _j in record["ents"]}
 
 
 def kept_relations(record: Record, local: dict[str, int]) -> Iterator[tuple[int, int, list]]:
