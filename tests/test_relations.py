@@ -57,7 +57,7 @@ AMOUNT_CASES = [
 
 @pytest.mark.parametrize("text,project,amount", AMOUNT_CASES)
 def test_amount_binds_to_its_own_project(text, project, amount):
-    from kg.pipeline.relations import project_amount
+    from kg.pipeline.relation_rules import project_amount
     start = text.index(project)
     assert project_amount(text, start, start + len(project)) == amount
 
