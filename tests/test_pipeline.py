@@ -95,8 +95,8 @@ def test_saved_pipeline_loads_and_extracts_the_same(nlp, tmp_path):
     """nlp.to_disk -> spacy.load: the same components, relation rules (in their order), word
     lists, weights and confidences, hence the same extraction of every sample article."""
     import spacy
-
     from conftest import CORPUS_FILES
+
     from kg.extract import extract
     from kg.ingest import read_article
 

@@ -81,7 +81,8 @@ def test_each_rule_decides_one_of_its_cases(nlp, extract_text, monkeypatch, rule
     from spacy.util import registry
 
     cfg = nlp.config["components"]["kg_relations"]
-    func = registry.misc.get(next(c[rule]["@misc"] for c in (cfg["sentence_rules"], cfg["article_rules"]) if rule in c))()
+    section = cfg["sentence_rules"] if rule in cfg["sentence_rules"] else cfg["article_rules"]
+    func = registry.misc.get(section[rule]["@misc"])()
     rel = nlp.get_pipe("kg_relations")
     monkeypatch.setattr(rel, "sentence_rules", [f for f in rel.sentence_rules if f is not func])
     monkeypatch.setattr(rel, "article_rules", [f for f in rel.article_rules if f is not func])
