@@ -139,14 +139,22 @@ def test_model_round_trips_through_disk(nlp, tmp_path):
 def test_word_lists_come_in_at_initialize_and_go_out_with_to_disk(nlp, tmp_path):
     from spacy.util import registry
 
-    from kg.pipeline.relations import RelationExtractor
+    from kg.pipeline.relations import Rel, RelationExtractor
     words = registry.misc.get("kg.relation_words.v1")()
     assert "签约" in words["cues"] and not any(k.startswith("_") for k in words)
+    assert "总投资" in words["amount_words"] and "个" in words["counters"]
     rel = RelationExtractor("kg_relations")
-    rel.initialize(words={"cues": ["签约", "落户"]})
-    assert rel.cues == ("签约", "落户")
+    rel.initialize(words={"cues": ["签约", "落户"], "amount_words": ["总投资"]})
+    assert rel.cues == ("签约", "落户") and rel.words["counters"] == words["counters"]  # the rest: defaults
     rel.to_disk(tmp_path / "rel")
-    assert RelationExtractor("kg_relations", model=str(tmp_path / "rel")).cues == ("签约", "落户")
+    again = RelationExtractor("kg_relations", model=str(tmp_path / "rel"))
+    assert again.cues == ("签约", "落户") and again.words["amount_words"] == ["总投资"]
+    # the amounts finisher reads its words from the component: 计划投资 is no amount word here
+    doc = nlp("禾丰物流园项目计划投资3亿元。", disable=["kg_relations"])
+    project = next(e for e in doc.ents if e.label_ == "Project")
+    rel_ = Rel((0, 2, "District"), (project.start_char, project.end_char, "Project"), "invests", None, None, 1.0)
+    assert [r.amount for r in RelationExtractor("kg_relations").finish(doc.text, [rel_])] == [300_000_000]
+    assert [r.amount for r in again.finish(doc.text, [rel_])] == [None]
 
 
 def test_without_a_model_the_rules_still_answer(nlp, tmp_path):

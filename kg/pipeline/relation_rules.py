@@ -6,7 +6,7 @@ Three kinds, run in the order config.cfg lists them:
   model is trained;
 * article rules, `(ArticleContext, Group) -> None`: article-level candidates and features for one
   entity (the home district, a section's zone, 区领导 lists, bare government titles);
-* finishers, `(text, list[Rel]) -> list[Rel]`: the decided relations completed (amounts).
+* finishers, `(RelationExtractor, text, list[Rel]) -> list[Rel]`: the decided relations completed (amounts).
 
 Their confidences (where no model is trained) are one table, `confidences` in config.cfg.
 Each rule has (text, must find, must not find) cases in tests/test_relations.py.
@@ -18,14 +18,25 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, NamedTuple
 
 from spacy.tokens import Doc, Span
 from spacy.util import registry
 
 from kg.pipeline.entities import HAN
-from kg.pipeline.relations import BODIES, SIGNATURES, Candidate, End, Group, Instance, Rel, bucket, yuan
+from kg.pipeline.relations import (
+    BODIES,
+    SIGNATURES,
+    Candidate,
+    End,
+    Group,
+    Instance,
+    Rel,
+    bucket,
+    relation_words,
+    yuan,
+)
 from kg.resolve import canonical_project, norm
 from kg.vocab import Names
 
@@ -33,13 +44,9 @@ if TYPE_CHECKING:
     from kg.pipeline.relations import RelationExtractor
 
 CONNECTOR = re.compile(r"^[、，,（）()\s兼]*$")
-AMOUNT = r"(?:总投资|投资总额|计划投资|投资金额|投资)(?:约|超|达|近|为)?(\d+(?:\.\d+)?)\s*(亿|万)?元"
-AMOUNT_BEFORE = re.compile(AMOUNT + r"(?:的|建设的|打造的)?[“”\"]?$")  # 投资5亿元的|甲项目
-AMOUNT_AFTER = re.compile(r"[^，。；、,;]{0,6}?[，,（(：:]?(?:该项目|项目|其)?" + AMOUNT)  # 甲项目建设，该项目总投资5亿元
 GOVERNMENT_HEAD = re.compile(r"(省|市|区|县|镇|乡|州|旗)长$")
 COMMITTEE_PLACE = re.compile(r"(.+?[省市区县镇乡州旗盟])(?:委|党委|党工委|政府)$")
 GOVERNMENT_POST = re.compile(r"(省|市|区|县|镇|乡|州|旗)长$|秘书长$")  # heads, deputies (副…长) and 秘书长
-COUNTED = re.compile(r"[\d一二三四五六七八九十百千]+(?:个|项|批)")
 LEADER_LIST = re.compile(r"(区|市|县|省|州|旗|镇)(?:委)?领导")
 
 
@@ -152,7 +159,7 @@ class ArticleContext:
 
 SentenceRule = Callable[[SentenceContext], list[Rel]]
 ArticleRule = Callable[[ArticleContext, Group], None]
-Finisher = Callable[[str, list[Rel]], list[Rel]]
+Finisher = Callable[["RelationExtractor", str, list[Rel]], list[Rel]]
 
 
 # -- sentence rules ----------------------------------------------------------------------------
@@ -358,20 +365,41 @@ def leader_lists(ctx: ArticleContext, g: Group) -> None:
 
 
 # -- finishers --------------------------------------------------------------------------------
-def with_amounts(text: str, rels: list[Rel]) -> list[Rel]:
+def with_amounts(ext: RelationExtractor, text: str, rels: list[Rel]) -> list[Rel]:
     """An amount goes on the invests relations of the one project it precedes or follows
     ("投资5亿元的甲项目，投资0.6亿元的乙项目"); a total over several projects goes nowhere."""
+    patterns = amount_patterns(tuple(ext.words["amount_words"]), tuple(ext.words["counters"]))
     amounts: dict[tuple[int, int], int | None] = {}
     for r in rels:
         if r.label == Names.invests and r.tail[:2] not in amounts:
-            amounts[r.tail[:2]] = project_amount(text, r.tail[0], r.tail[1])
+            amounts[r.tail[:2]] = project_amount(text, r.tail[0], r.tail[1], patterns)
     return [r._replace(amount=amounts.get(r.tail[:2])) if r.label == Names.invests and r.amount is None else r
             for r in rels]
 
 
-def project_amount(text: str, start: int, end: int) -> int | None:
+class AmountPatterns(NamedTuple):
+    before: re.Pattern   # 投资5亿元的|甲项目
+    after: re.Pattern    # 甲项目建设，该项目总投资5亿元
+    counted: re.Pattern  # 12个(项目)
+
+
+@lru_cache(maxsize=8)
+def amount_patterns(amount_words: tuple[str, ...], counters: tuple[str, ...]) -> AmountPatterns:
+    """The amount patterns over the word lists (relation_words.json: amount_words, counters)."""
+    amount = f"(?:{'|'.join(map(re.escape, amount_words))})" + r"(?:约|超|达|近|为)?(\d+(?:\.\d+)?)\s*(亿|万)?元"
+    return AmountPatterns(re.compile(amount + r"(?:的|建设的|打造的)?[“”\"]?$"),
+                          re.compile(r"[^，。；、,;]{0,6}?[，,（(：:]?(?:该项目|项目|其)?" + amount),
+                          re.compile(r"[\d一二三四五六七八九十百千]+" + f"(?:{'|'.join(map(re.escape, counters))})"))
+
+
+def project_amount(text: str, start: int, end: int, patterns: AmountPatterns | None = None) -> int | None:
     """The amount written right before (投资5亿元的|甲) or right after (甲|项目，总投资5亿元) one
-    project mention, within its clause; None where the clause counts projects (总投资…的3个项目)."""
+    project mention, within its clause; None where the clause counts projects (总投资…的3个项目).
+    `patterns`: default, those of kg/data/relation_words.json."""
+    if patterns is None:
+        words = relation_words()
+        patterns = amount_patterns(tuple(words["amount_words"]), tuple(words["counters"]))
+    AMOUNT_BEFORE, AMOUNT_AFTER, COUNTED = patterns  # noqa: N806  (the patterns' names)
     clause_start = max(text.rfind(c, 0, start) for c in "，。；！？\n、：") + 1
     before = text[clause_start:start]
     m = AMOUNT_BEFORE.search(before)

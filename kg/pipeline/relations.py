@@ -9,7 +9,9 @@ Each candidate gets a set of sparse features (types, words between, titles, post
 name structure, lexicon hierarchy, article role of the ends); one logistic model per relation
 (kg/training/relations.py fits them) gives its probability. Post chains (区财政局党组书记、局长李志强
 -> leads 区财政局) and name structure (京东方青岛基地 -> 京东方 invests, locatedIn 青岛) are rules
-whose verdicts are features; without a model they are the output.
+whose verdicts are features; without a model they are the output. Every rule is a registered
+function of kg/pipeline/relation_rules.py that config.cfg lists; this module is the component
+(candidates, features, the model, serialization).
 
 Each relation is a plain tuple `(head, tail, label, role, amount, confidence)` whose ends
 are `(start_char, end_char, entity_type)`; ends that are not in `doc.ents` (an owner inside
@@ -181,7 +183,7 @@ class RelationExtractor:
         self.default_threshold = threshold
         path = Path(model) if model else DEFAULT_MODEL
         self.model = LinearModel()
-        self.cues: tuple[str, ...] = tuple(relation_words()["cues"])  # until initialize or from_disk
+        self.set_words(relation_words())  # until initialize or from_disk
         if (path / "model.json").exists():
             self.from_disk(path)
         if not Doc.has_extension("relations"):
@@ -191,21 +193,26 @@ class RelationExtractor:
                    words: dict | None = None) -> None:
         """Word lists come in here (config: [initialize.components.kg_relations.words])."""
         if words is not None:
-            self.cues = tuple(words["cues"])
+            self.set_words(words)
 
     # -- serialization (no pickle: the weights and word lists are JSON) ------------------------
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         srsly.write_json(path / "model.json", self.model.to_dict())
-        srsly.write_json(path / "words.json", {"cues": list(self.cues)})
+        srsly.write_json(path / "words.json", self.words)
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> RelationExtractor:
         path = Path(path)
         self.model = LinearModel.from_dict(srsly.read_json(path / "model.json"))
         if (path / "words.json").exists():
-            self.cues = tuple(srsly.read_json(path / "words.json")["cues"])
+            self.set_words(srsly.read_json(path / "words.json"))
         return self
+
+    def set_words(self, words: dict[str, list[str]]) -> None:
+        """The word lists; a list `words` lacks keeps its default (kg/data/relation_words.json)."""
+        self.words = {**relation_words(), **words}
+        self.cues: tuple[str, ...] = tuple(self.words["cues"])
 
     # -- the component -------------------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
@@ -251,7 +258,7 @@ class RelationExtractor:
 
     def finish(self, text: str, rels: list[Rel]) -> list[Rel]:
         for finisher in self.finishers:
-            rels = finisher(text, rels)
+            rels = finisher(self, text, rels)
         return rels
 
     def candidates(self, doc: Doc, text: str | None = None) -> tuple[dict[str, dict[tuple[str, str], Candidate]], list[Rel]]:
