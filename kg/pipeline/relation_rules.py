@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from spacy.tokens import Doc, Span
 from spacy.util import registry
@@ -161,8 +161,18 @@ SentenceRule = Callable[[SentenceContext], list[Rel]]
 ArticleRule = Callable[[ArticleContext, Group], None]
 Finisher = Callable[["RelationExtractor", str, list[Rel]], list[Rel]]
 
+F = TypeVar("F", bound=Callable)
+
+
+def rule(name: str) -> Callable[[F], F]:
+    """Registers a rule in spaCy's registry: `@misc = name` in config.cfg gives the function."""
+    def register(func: F) -> F:
+        registry.misc.register(name, func=lambda: func)
+        return func
+    return register
 
 # -- sentence rules ----------------------------------------------------------------------------
+@rule("kg.rel.post_chain.v1")
 def post_chain(ctx: SentenceContext) -> list[Rel]:
     """leads / worksFor along each person's chain of posts (区财政局党组书记、局长李志强 -> leads
     区财政局); the titles that name no body (县长某某, 县委副书记、县长某某) go to `ctx.bare`: posts
@@ -254,6 +264,7 @@ def _chain(title_re: re.Pattern, text: str, lo: int, person: int, bodies: list[S
     return chain
 
 
+@rule("kg.rel.name_structure.v1")
 def name_structure(ctx: SentenceContext) -> list[Rel]:
     """locatedIn / invests from the shape of a name: 京东方青岛基地 -> 京东方 invests, locatedIn 青岛.
     The owner and places inside a name go to `ctx.nested`."""
@@ -293,6 +304,7 @@ def name_structure(ctx: SentenceContext) -> list[Rel]:
 
 
 # -- article rules -----------------------------------------------------------------------------
+@rule("kg.rel.section_zone.v1")
 def section_zone(ctx: ArticleContext, g: Group) -> None:
     """An entity lies in, and is invested in by, the zone named last before it (a section's subject)."""
     zone = ctx.section(g)
@@ -313,6 +325,7 @@ def section_zone(ctx: ArticleContext, g: Group) -> None:
             c.feats |= f | {"section"}
 
 
+@rule("kg.rel.heading_zone.v1")
 def heading_zone(ctx: ArticleContext, g: Group) -> None:
     """某某区工委书记某某——: the zone whose leader a heading introduces holds what follows it."""
     headings = ctx.headings
@@ -326,6 +339,7 @@ def heading_zone(ctx: ArticleContext, g: Group) -> None:
                 c.feats |= {"heading_zone"} | ({"heading_is_section"} if section and zone is section[1] else set())
 
 
+@rule("kg.rel.home_places.v1")
 def home_places(ctx: ArticleContext, g: Group) -> None:
     """Everything lies in the article's home district, its city and province; the home district
     invests in every project."""
@@ -338,6 +352,7 @@ def home_places(ctx: ArticleContext, g: Group) -> None:
         c.feats.add("has_section")
 
 
+@rule("kg.rel.bare_titles.v1")
 def bare_titles(ctx: ArticleContext, g: Group) -> None:
     """区长某某: a title that names no body is a post of the article's own place (home or city)."""
     titles = [t for sp in g.spans for t in ctx.bare.get((sp.start_char, sp.end_char), [])] \
@@ -355,6 +370,7 @@ def bare_titles(ctx: ArticleContext, g: Group) -> None:
                 c.article = Instance(set(), (g.end, place.end), "、".join(titles))
 
 
+@rule("kg.rel.leader_lists.v1")
 def leader_lists(ctx: ArticleContext, g: Group) -> None:
     """区领导甲、乙、丙: each listed person works for the place of the list's level."""
     for level, place in ctx.leaders.get(g.key, []):
@@ -365,6 +381,7 @@ def leader_lists(ctx: ArticleContext, g: Group) -> None:
 
 
 # -- finishers --------------------------------------------------------------------------------
+@rule("kg.rel.amounts.v1")
 def with_amounts(ext: RelationExtractor, text: str, rels: list[Rel]) -> list[Rel]:
     """An amount goes on the invests relations of the one project it precedes or follows
     ("投资5亿元的甲项目，投资0.6亿元的乙项目"); a total over several projects goes nowhere."""
@@ -410,44 +427,3 @@ def project_amount(text: str, start: int, end: int, patterns: AmountPatterns | N
     if m and not COUNTED.search(text[end:m.start(1)]):
         return yuan(m.group(1), m.group(2))
     return None
-
-
-# -- the registry: config.cfg names these ------------------------------------------------------
-@registry.misc("kg.rel.post_chain.v1")
-def make_post_chain() -> SentenceRule:
-    return post_chain
-
-
-@registry.misc("kg.rel.name_structure.v1")
-def make_name_structure() -> SentenceRule:
-    return name_structure
-
-
-@registry.misc("kg.rel.section_zone.v1")
-def make_section_zone() -> ArticleRule:
-    return section_zone
-
-
-@registry.misc("kg.rel.heading_zone.v1")
-def make_heading_zone() -> ArticleRule:
-    return heading_zone
-
-
-@registry.misc("kg.rel.home_places.v1")
-def make_home_places() -> ArticleRule:
-    return home_places
-
-
-@registry.misc("kg.rel.bare_titles.v1")
-def make_bare_titles() -> ArticleRule:
-    return bare_titles
-
-
-@registry.misc("kg.rel.leader_lists.v1")
-def make_leader_lists() -> ArticleRule:
-    return leader_lists
-
-
-@registry.misc("kg.rel.amounts.v1")
-def make_amounts() -> Finisher:
-    return with_amounts
