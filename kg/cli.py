@@ -19,7 +19,8 @@ EXAMPLES = {
     "extract": "example:\n  kg extract examples/corpus --out output/json\n  kg extract article.txt --out json/",
     "evaluate": "example:\n  kg evaluate --gold ../shared/gold examples/corpus\n"
                 "  kg evaluate --gold gold/ corpus/ --json",
-    "train": "example:\n  kg train --datasets ../shared/datasets\n  kg train --only relations",
+    "train": "example:\n  kg train --datasets ../shared/datasets\n  kg train --only relations\n"
+             "  kg train --only ner --base build/ner/stage1-model   # NER stage 2 only",
     "query": "example:\n  kg query output/graph.ttl queries/who_leads_what.rq\n"
              "  kg query output/store queries/entity.rq --param name=侯万里 --format json\n"
              "  kg query output/graph.ttl 'SELECT ?name WHERE { ?p a kg:Person ; rdfs:label ?name }' --format csv\n"
@@ -119,14 +120,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    shared = args.datasets.parent
     if args.only in (None, "ner"):
-        from kg.training import ner
+        from dataclasses import replace
+
+        from kg.training import ner_finetune
         if not (args.datasets / "cluener2020" / "train.json").exists():
             raise UsageError(f"{args.datasets}: no cluener2020/train.json there")
-        print(ner.train(args.datasets, args.work, args.output))
+        if args.base and not (args.base / "meta.json").exists():
+            raise UsageError(f"{args.base}: no spaCy model there")
+        mix = replace(ner_finetune.Mix(), max_minutes=args.max_minutes)
+        print(ner_finetune.train(shared, args.work, args.output, args.base, mix))
     if args.only in (None, "relations"):  # after the NER: the relation model learns from its entities
         from kg.training import relations
-        shared = args.datasets.parent
         if not (shared / "news" / "gold").is_dir():
             raise UsageError(f"{shared}: no news/gold there (the annotated articles)")
         print(relations.rebuild(shared, args.relations_output))
@@ -261,9 +267,11 @@ def parser() -> argparse.ArgumentParser:
     corpus_args(v)
     v.add_argument("--gold", type=Path, required=True, help="folder of <stem>.json gold files")
     v.add_argument("--json", action="store_true", help="machine-readable output")
-    t = command("train", "Rebuild the shipped models from ../shared: the NER (public datasets), then the "
-                "relation model (the annotated news).", cmd_train)
+    t = command("train", "Rebuild the shipped models from ../shared: the NER (public datasets, silver labels, "
+                "the training part of the annotated news), then the relation model.", cmd_train)
     t.add_argument("--datasets", type=Path, default=Path("../shared/datasets"), help="the datasets folder")
+    t.add_argument("--base", type=Path, help="a stage-1 (public data) NER model: skip NER stage 1")
+    t.add_argument("--max-minutes", type=float, default=30.0, help="time cap of NER stage 2 (default: 30)")
     t.add_argument("--work", type=Path, default=Path("build/ner"), help="scratch folder")
     t.add_argument("--output", type=Path, default=Path(__file__).parent / "models" / "ner",
                    help="where the trained model goes")

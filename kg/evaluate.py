@@ -81,10 +81,17 @@ def score_doc(gold_doc: dict, pred_doc: dict, c: Counts) -> None:
         c.add(("rel", rel), {x for x in g.rels if x[1] == rel}, {x for x in pr if x[1] == rel})
 
 
+def summary(c: Counts, schema: Schema | None = None) -> dict:
+    """Overall, untyped and per-type entity scores; overall and per-relation relation scores,
+    rows in the display order of `schema` (default: the ontology in use)."""
+    schema = schema or load()
+    return {"entities": {"overall": c.prf("ent"), "untyped": c.prf("untyped"), "by_type": c.group("type", schema)},
+            "relations": {"overall": c.prf("rel"), "by_relation": c.group("rel", schema)}}
+
+
 def score(gold_dir: Path, predictions: dict[str, dict], schema: Schema | None = None) -> dict:
     """`predictions` maps an article's stem to its gold-format dict; rows follow the display
     order of `schema` (default: the ontology in use)."""
-    schema = schema or load()
     c, missing, docs = Counts(), [], []
     for gp in sorted(Path(gold_dir).glob("*.json")):
         pred = predictions.get(gp.stem)
@@ -92,9 +99,7 @@ def score(gold_dir: Path, predictions: dict[str, dict], schema: Schema | None = 
             missing.append(gp.stem)
         score_doc(json.loads(gp.read_text("utf-8")), pred or {}, c)
         docs.append(gp.stem)
-    return {"docs": docs, "missing_pred": missing,
-            "entities": {"overall": c.prf("ent"), "untyped": c.prf("untyped"), "by_type": c.group("type", schema)},
-            "relations": {"overall": c.prf("rel"), "by_relation": c.group("rel", schema)}}
+    return {"docs": docs, "missing_pred": missing, **summary(c, schema)}
 
 
 def table(res: dict) -> str:

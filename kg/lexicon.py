@@ -87,6 +87,7 @@ def _common_word(word: str) -> bool:
     return tag is not None and not tag.startswith("ns")
 
 
+@cache
 def _divisions() -> tuple[dict[str, Division], dict[str, Division]]:
     table = resources.files("cpca") / "resources" / "adcodes.csv"
     forms: dict[str, Division] = {}
@@ -109,9 +110,16 @@ def _divisions() -> tuple[dict[str, Division], dict[str, Division]]:
     return forms, by_code
 
 
-@cache
-def load() -> Lexicon:
-    raw = json.loads((DATA / "lexicon.json").read_text("utf-8"))
+def read_raw(path: Path) -> dict:
+    """The word lists of a lexicon file, as JSON (a missing or broken file names itself)."""
+    try:
+        return json.loads(Path(path).read_text("utf-8"))
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: not a readable lexicon ({err})") from None
+
+
+def from_raw(raw: dict) -> Lexicon:
+    """A Lexicon from word lists (kg/data/lexicon.json's shape) plus cpca's division table."""
     longest = lambda xs: tuple(sorted(set(xs), key=lambda s: (-len(s), s)))
     forms, by_code = _divisions()
     return Lexicon(
@@ -130,3 +138,9 @@ def load() -> Lexicon:
         by_code=by_code,
         common_surnames=frozenset(raw["surnames"][:120]),  # the list is ordered by frequency
     )
+
+
+@cache
+def load() -> Lexicon:
+    """The shipped lexicon (kg/data/lexicon.json)."""
+    return from_raw(read_raw(DATA / "lexicon.json"))

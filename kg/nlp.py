@@ -17,16 +17,17 @@ MAX_CHARS = 20_000_000  # = kg.ingest.MAX_BYTES  # bump when extraction changes:
 
 
 def build(segmenter: str = "char", pkuseg_model: str | Path | None = None,
-          model: str | None = None) -> Language:
+          model: str | None = None, ner_model: str | Path | None = None) -> Language:
     """The extraction pipeline. `model` names an installed spaCy pipeline (zh_core_web_sm…)
-    whose tokenizer and ner are used in place of ours; our rules and relations are added."""
+    whose tokenizer and ner are used in place of ours; our rules and relations are added.
+    `ner_model` is a model folder for `kg_ner` other than the shipped one (training, benchmarks)."""
     if model:
         nlp = spacy.load(model)
         if not nlp.has_pipe("parser") and not nlp.has_pipe("senter"):
             nlp.add_pipe("sentencizer", first=True,
                          config={"punct_chars": ["。", "！", "？", "!", "?", "；", "\n"]})
             nlp.add_pipe("kg_sentence_bounds", after="sentencizer")
-        nlp.add_pipe("kg_entities", config={"use_ner": True})
+        nlp.add_pipe("kg_entities")
         nlp.add_pipe("kg_relations")
         nlp.meta["kg_build"] = {"model": model}
         return nlp
@@ -36,15 +37,19 @@ def build(segmenter: str = "char", pkuseg_model: str | Path | None = None,
         raise ValueError("the pkuseg segmenter needs a model: pass --pkuseg-model DIR")
     config = Config().from_disk(CONFIG)
     config["nlp"]["tokenizer"]["segmenter"] = segmenter
-    nlp = spacy.util.load_model_from_config(config, auto_fill=True)
+    if ner_model:
+        config["components"]["kg_ner"]["model"] = str(ner_model)
     if segmenter == "pkuseg":
-        nlp.tokenizer.initialize(pkuseg_model=str(pkuseg_model))  # type: ignore[union-attr]
+        config["initialize"]["tokenizer"]["pkuseg_model"] = str(pkuseg_model)
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True)
+    nlp.initialize()  # data comes in here: the pkuseg model, kg_entities' word lists
     # Any article inside the default --max-bytes fits (a character takes at least a byte). spaCy's
     # 1M default guards its own parser/NER; ours reads 400-character chunks (kg_ner) and
     # bounded sentences (kg_sentence_bounds), so memory stays linear in the text (~0.2 KB/char).
     nlp.max_length = MAX_CHARS
     # how to build the same pipeline again, e.g. in a worker process
-    nlp.meta["kg_build"] = {"segmenter": segmenter, "pkuseg_model": str(pkuseg_model) if pkuseg_model else None}
+    nlp.meta["kg_build"] = {"segmenter": segmenter, "pkuseg_model": str(pkuseg_model) if pkuseg_model else None,
+                            "ner_model": str(ner_model) if ner_model else None}
     return nlp
 
 

@@ -91,28 +91,6 @@ def test_factories_found_by_spacy_without_importing_kg():
     assert proc.stdout.strip() == "True"
 
 
-def test_saved_pipeline_loads_and_extracts_the_same(nlp, tmp_path):
-    """nlp.to_disk -> spacy.load: the same components, relation rules (in their order), word
-    lists, weights and confidences, hence the same extraction of every sample article."""
-    import spacy
-    from conftest import CORPUS_FILES
-
-    from kg.extract import extract
-    from kg.ingest import read_article
-
-    nlp.to_disk(tmp_path / "pipeline")
-    loaded = spacy.load(tmp_path / "pipeline")
-    assert loaded.pipe_names == nlp.pipe_names
-    rel, again = nlp.get_pipe("kg_relations"), loaded.get_pipe("kg_relations")
-    assert again.sentence_rules == rel.sentence_rules and again.article_rules == rel.article_rules
-    assert again.finishers == rel.finishers and again.confidences == rel.confidences
-    assert again.cues == rel.cues and again.model == rel.model
-    assert CORPUS_FILES
-    for path in CORPUS_FILES:
-        article = read_article(path)
-        assert extract(loaded(article.text), article) == extract(nlp(article.text), article), path.name
-
-
 def test_default_pipeline(nlp):
     assert nlp.pipe_names == ["sentencizer", "kg_sentence_bounds", "kg_ner", "kg_entities", "kg_relations"]
     assert nlp.tokenizer.segmenter == "char"

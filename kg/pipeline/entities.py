@@ -1,19 +1,27 @@
-"""`kg_entities`: rule-based mentions by name structure, arbitrated with the statistical NER.
+"""`kg_entities`: candidate mentions from named rules and the statistical NER, filtered and
+arbitrated into `doc.ents`.
 
-Rules reach what a news-trained NER cannot: Projects and zones named by their suffix
-(…产业园, …核心区), government bodies (区工商联, 市委), divisions from the national
-adcode table, people after a post title or in a byline. Rules scan `doc.text` with
-regular expressions and map char offsets to tokens, so they work with any segmenter.
+Every rule and filter is a small function in spaCy's registry (`kg.entities.*`), chosen and
+named in config.cfg ([components.kg_entities.rules] / [.filters]); the rule's name there is the
+finding component, kept in each span's `id_` (and `kb_id_`). Arbitration between overlapping
+candidates follows one confidence table ([components.kg_entities.confidence]): the more
+trusted finder wins, then the longer span. The word lists come in at `initialize`
+(kg/data/lexicon.json by default) and are written by `to_disk`, so a saved pipeline carries them.
+Rules scan `doc.text` and map char offsets to tokens, so they work with any segmenter.
 """
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from pathlib import Path
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
+from spacy.util import registry
 
 from kg import lexicon
 from kg.pipeline.ner import SPANS_KEY as NER_KEY
@@ -22,26 +30,11 @@ from kg.vocab import Names
 HAN = r"\u4e00-\u9fff"
 RULES_KEY = "kg_rules"
 
-# Verbs and words that govern a following name: a name never extends left past them.
-GOVERNORS = set("""推动 加快 推进 打造 启动 建成 启用 开工 引进 完善 提升 实施 支持 围绕 落实 建立 成立
-做好 深化 聚焦 加强 保障 抓好 实现 参与 打响 投资 签约 落地 落户 竣工 投产 谋划 依托 力争 确保 完成
-全力 推进 培育 壮大 招引 开展 举办 召开 出席 参加 访 经 由 据 与 和 及 或 同 跟 向 对 为 在 于 把 将 让 使
-以 从 自 至 到 是 有 等 了 的 地 得 着 也 都 还 又 并 而 更 最 很 年内 今年 去年 明年 目前 当前 持续 积极 全面
-加速 扎实 主要 其中 包括 涉及 属于 作为 成为 形成 达到 启用 上 下 中 内 外 前 后 新建 续建 全市 全区 全省
-全国 各级 相关 一批 各类 所有 其他""".split())
-STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "ad")
-# zone words that only follow a proper name (红石崖街道, 董家口化工园区)
-STRONG_ZONES = {"街道", "社区", "化工园区", "自贸片区", "保税区", "保税港区", "开发区", "高新区", "经济区"}
-MEASURES = {"个", "项", "家", "批", "座", "条", "类", "名", "位", "所", "只"}
-COMMON_PLACE_WORDS = {"新城区", "老城区", "城区", "郊区", "矿区", "市中区", "开发区", "高新区", "新区", "市区"}
-LEADING_VERBS = GOVERNORS | {"建设", "开发", "新建", "续建", "扩建", "实施"}
-LOOSE_BODIES = {"商会", "总商会", "党支部", "支部", "工会", "协会", "学会", "中心", "服务中心", "部", "办", "委", "局",
-                "指挥部", "办公室", "联合会", "促进会", "义工团", "志愿服务队"}
-BUILDINGS = ("图书馆", "科技馆", "博物馆", "美术馆", "体育馆", "游泳馆", "场馆")
-GENERIC = set("""上市 重点 攻坚 政府 投资 高校 工程 建设 产业 重大 民生 基础 配套 公共 城市 在建 新建 亮点 示范 大 小 新 老
-这些 该 本 各 相关 其他 优质 高端 龙头 战略性 海洋 科技 创新 实体 工作 服务 管理 市场 经济 社会 发展 民营 国有
-中小 优势 特色 新兴 未来 现代 智慧 数字 绿色 文化 旅游 教育 医疗 交通 物流 生态 环保 安全 应急 农业 工业""".split())
+STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "ad")  # jieba POS that end a name
 GENERIC_TAIL = r"(建设|布局|部署|发展|水平|精神|格局|特色化|体系|机制|模式|方法|清单|工作)$|^(深化|推进|加快|全面|准确|紧紧)"
+COUNT_AFTER = re.compile(r"(?:共|合计|总计)?[\d一二三四五六七八九十百]+(?:个|项|批)")
+DIVISION_END = re.compile("管理区|[市县镇乡村州盟旗]")
+NAME_TAGS = ("ns", "nr", "nz", "n", "nt", "j")
 PUNCT_END = set("，。；：！？、,.;:!?）)”\n ")
 
 
@@ -67,17 +60,83 @@ class Cand:
     start: int
     end: int
     label: str
-    source: str  # suffix, lexicon, title, byline, speaker or ner: arbitration ranks by it
+    source: str  # the rule's name in config.cfg: arbitration ranks by its confidence
+
+
+@dataclass(frozen=True)
+class RuleWords:
+    """The rules' own word lists (kg/data/lexicon.json, "entity_rules")."""
+    governors: frozenset[str]       # a name never extends left past one of these (推动, 举行, 在…)
+    leading_verbs: frozenset[str]   # dropped from the front of a name (建设, 新建…)
+    strong_zones: frozenset[str]    # zone words that only follow a proper name (街道, 开发区…)
+    measures: frozenset[str]        # classifiers: 个, 项, 家…
+    common_place_words: frozenset[str]  # 新区, 城区: no District on their own
+    loose_bodies: frozenset[str]    # kinds of body that need a specific name in front (商会, 中心…)
+    buildings: tuple[str, ...]      # venues that are projects whatever their prefix
+    generic: frozenset[str]         # descriptive words that make no name (重点, 智慧, 美丽…)
+    division_continues: frozenset[str]  # after 村/市…: the ending starts a longer word (村民, 市级)
+    division_before: frozenset[str]     # may stand right before a division's name (在, 和, 县…)
+    not_in_division_name: frozenset[str]  # never inside a two-character division name (我, 全…)
+    transliteration: frozenset[str]  # characters that spell foreign names (克林顿, 阿马特)
+    needs_name: frozenset[str]      # project endings that need a specific name in front (项目, 改造…)
+
+    @classmethod
+    def from_raw(cls, raw: dict) -> RuleWords:
+        sets: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in raw.items() if not k.startswith("_")}
+        sets["leading_verbs"] |= sets["governors"]
+        sets["not_in_division_name"] |= sets["division_before"]
+        return cls(**{k: v for k, v in sets.items() if k != "buildings"},
+                   buildings=tuple(raw["buildings"]))
+
+
+Found = tuple[int, int, str]  # start, end, label: what a rule proposes
+Rule = Callable[["EntityRules", Doc], Iterable[Found]]
+# proposes spans inside the chosen entities (an owner at the head of a project's name)
+NestedRule = Callable[["EntityRules", Doc, list[Span]], Iterable[Found]]
+Filter = Callable[["EntityRules", str, Cand], bool]  # False drops the candidate
 
 
 class EntityRules:
-    def __init__(self, nlp: Language, name: str, use_ner: bool, label_map: dict[str, str]):
+    def __init__(self, nlp: Language, name: str, label_map: dict[str, str], rules: dict[str, Rule],
+                 filters: dict[str, Filter], confidence: dict[str, float],
+                 nested: dict[str, NestedRule] | None = None):
         self.name = name
+        self.host = nlp  # nested rules may use another component's model (kg_ner)
+        self.nested = nested or {}
         self.vocab = nlp.vocab
         self.make_doc_pipe = lambda texts: (nlp.make_doc(t) for t in texts)
-        self.use_ner = use_ner
         self.label_map = label_map  # labels of an upstream spaCy ner (zh_core_web_*) -> ours
-        self.lex = lexicon.load()
+        self.rules, self.filters, self.confidence = rules, filters, confidence
+        unranked = (set(rules) | set(self.nested)) - set(confidence)
+        if unranked:
+            raise ValueError(f"kg_entities: no confidence for rule(s) {', '.join(sorted(unranked))}")
+        self.raw = lexicon.read_raw(lexicon.DATA / "lexicon.json")  # until initialize/from_disk say otherwise
+
+    @cached_property
+    def lex(self) -> lexicon.Lexicon:
+        return lexicon.from_raw(self.raw)
+
+    @cached_property
+    def words(self) -> RuleWords:
+        return RuleWords.from_raw(self.raw["entity_rules"])
+
+    def _set_raw(self, raw: dict) -> None:
+        self.raw = raw
+        for attr in ("lex", "words", "_suffix_re", "_lexicon_matcher", "_name_res", "_title_re"):
+            self.__dict__.pop(attr, None)  # rebuilt from the new word lists on first use
+
+    def initialize(self, get_examples=None, *, nlp: Language | None = None, lexicon_data: dict | None = None) -> None:
+        """Word lists: `lexicon_data` (from [initialize.components.kg_entities]) or the shipped file."""
+        self._set_raw(lexicon_data or lexicon.read_raw(lexicon.DATA / "lexicon.json"))
+
+    def to_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "lexicon.json").write_text(json.dumps(self.raw, ensure_ascii=False, indent=1), encoding="utf-8")
+
+    def from_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> EntityRules:
+        self._set_raw(lexicon.read_raw(Path(path) / "lexicon.json"))
+        return self
 
     @cached_property
     def _posseg(self) -> _Cut:
@@ -117,14 +176,14 @@ class EntityRules:
         return re.compile("|".join(map(re.escape, titles)))
 
     # -- candidate generators -------------------------------------------------------------
-    def lexicon_cands(self, doc: Doc, text: str) -> list[Cand]:
+    def lexicon_cands(self, doc: Doc, text: str) -> list[Found]:
         out = []
         for match_id, s, e in self._lexicon_matcher(doc):
             start, end = doc[s].idx, doc[e - 1].idx + len(doc[e - 1])
             name = text[start:end]
-            if name in COMMON_PLACE_WORDS or (len(name) <= 3 and not self._on_word_bounds(text, start, end)):
+            if name in self.words.common_place_words or (len(name) <= 3 and not self._on_word_bounds(text, start, end)):
                 continue  # 迁安 inside 搬迁安置
-            out.append(Cand(start, end, self.vocab.strings[match_id], "lexicon"))
+            out.append((start, end, self.vocab.strings[match_id]))
         return out
 
     def _on_word_bounds(self, text: str, start: int, end: int) -> bool:
@@ -171,13 +230,13 @@ class EntityRules:
                     and not any("".join(w for w, _ in kept) + text[end:end + k] in self.lex.bodies for k in (1, 2)):
                 kept.insert(0, (word, flag))  # 发展和改革局, 文化和旅游局
                 continue
-            if (word in GOVERNORS or (word in self.lex.project_phase and word not in ("工程", "工程项目"))
+            if (word in self.words.governors or (word in self.lex.project_phase and word not in ("工程", "工程项目"))
                     or flag.startswith(STOP_FLAGS)
-                    or word in MEASURES
+                    or word in self.words.measures
                     or re.fullmatch(r"\d+[个大项家所条批类]?|[一二三四五六七八九十百千万两几多]+[个大项家所条批类]", word)):
                 break
             kept.insert(0, (word, flag))
-        while kept and (kept[0][1] in ("v", "ad", "d", "vd") or kept[0][0] in LEADING_VERBS):
+        while kept and (kept[0][1] in ("v", "ad", "d", "vd") or kept[0][0] in self.words.leading_verbs):
             kept.pop(0)
         start = end - sum(len(w) for w, _ in kept)
         if text.startswith("访", start) and (start == 0 or text[start - 1] in "—-－ 　\n"):
@@ -186,7 +245,7 @@ class EntityRules:
             start += 1
         return start
 
-    def suffix_cands(self, text: str) -> list[Cand]:
+    def suffix_cands(self, text: str) -> list[Found]:
         out = []
         for m in self._suffix_re.finditer(text):
             s, e = m.start(), m.end()
@@ -202,7 +261,7 @@ class EntityRules:
             if suffix == "号线":  # metro lines: 地铁6号线, 13号线
                 num = re.search(r"(?:地铁|轨道交通)?\d+$", text[max(0, s - 8):s])
                 if num:
-                    out.append(Cand(s - len(num.group()), self._phase_end(text, e), Names.Project, "suffix"))
+                    out.append((s - len(num.group()), self._phase_end(text, e), Names.Project))
                 continue
             if not self._suffix_is_word(text, s, e):
                 continue  # 举办, 开好局: the suffix is part of a verb phrase
@@ -210,29 +269,57 @@ class EntityRules:
             prefix = text[start:s]
             if not prefix:
                 continue
-            if label == Names.Project and suffix not in BUILDINGS and (self._generic(prefix) or suffix in ("项目", "工程", "二期", "三期", "一期")
+            if label == Names.Project and suffix not in self.words.buildings and (self._generic(prefix) or suffix in self.words.needs_name
                                        and not self._specific(prefix)):
                 continue
+            if suffix in ("项目", "工程") and (self._place_only(prefix) or COUNT_AFTER.match(text, e)):
+                continue  # 某县项目4个: the place's projects, counted, not one named project
             if len(suffix) == 1 and not (prefix in ("区", "市", "省", "县") or len(prefix) >= 2):
                 continue
-            if label in (Names.Organization, Names.District) and (prefix in GENERIC or self._generic(prefix)):
+            if label in (Names.Organization, Names.District) and (prefix in self.words.generic or self._generic(prefix)):
                 continue
-            if label == Names.Organization and suffix in LOOSE_BODIES and not (
+            if label == Names.Organization and suffix in self.words.loose_bodies and not (
                     self._specific(prefix) or re.match(r"(区|市|省|县|镇|新区|工委|管委|党工委)", prefix)):
                 continue  # 规范商会, 星级商会: a kind of body, not a named one
             if label == Names.District and suffix in ("新区", "城区", "示范区", "片区") and not self._specific(prefix):
                 continue  # 美丽新区, 法治新区: praise, not a place
-            strong = suffix in STRONG_ZONES and re.fullmatch(f"[{HAN}]{{2,6}}", prefix) and not self._generic(prefix)
+            strong = suffix in self.words.strong_zones and re.fullmatch(f"[{HAN}]{{2,6}}", prefix) and not self._generic(prefix)
             if (label == Names.District or suffix == "中心") and not (strong or self._specific(prefix) or self._nominal(prefix)):
                 continue  # 美丽新区, 服务中心: a description, not a name
-            if label == Names.Enterprise and (prefix in GENERIC or self._generic(prefix)):
+            if label == Names.Enterprise and (prefix in self.words.generic or self._generic(prefix)):
                 continue  # 上市公司
             if suffix.endswith("中心") and label == Names.Project and not self._built(text, start):
                 label = Names.Organization
             # a phase or section right after a project name belongs to it: 校区二期, 基地项目
             if label == Names.Project:
                 e = self._phase_end(text, e)
-            out.append(Cand(start, e, label, "suffix"))
+            out.append((start, e, label))
+        return out
+
+    def _place_only(self, prefix: str) -> bool:
+        """A division and nothing else: 某县, 青岛市."""
+        return prefix in self.lex.divisions or re.fullmatch(f"[{HAN}]{{1,6}}(?:省|市|县|区|镇|乡|村|州|盟|旗)", prefix) is not None
+
+    def division_cands(self, text: str) -> list[Found]:
+        """Divisions by their level's ending (州, 盟, 旗, 市, 县, 镇, 乡, 村, 管理区) after a
+        two-character name that starts a word: 云岭州, 红柳旗, 石门镇, 李家村 (the adcode table
+        has no towns or villages). Not inside a longer word: 智慧城市, 美丽乡村, 康养小镇."""
+        out: list[Found] = []
+        for m in DIVISION_END.finditer(text):
+            s, e = m.start(), m.end()
+            start = s - 2
+            title = self._title_re.match(text, s)
+            if start < 0 or (title and title.end() > e) or text[e:e + 1] in self.words.division_continues:
+                continue  # 镇长 is a post; 村民, 市级 are longer words
+            prefix, before = text[start:s], text[start - 1:start] if start else ""
+            if not re.fullmatch(f"[{HAN}]{{2}}", prefix) or (re.match(f"[{HAN}]", before) and before not in self.words.division_before) \
+                    or set(prefix) & self.words.not_in_division_name or text[s - 1:e] in self.lex.divisions:
+                continue  # the name must start a word (推进乡村, 智慧城市 do not); 我县, 全市; 滨州 is known
+            whole, head = lexicon.dictionary_tag(prefix + m.group()), lexicon.dictionary_tag(prefix)
+            if (whole and not whole.startswith("ns")) or (head and not head.startswith(NAME_TAGS)) \
+                    or prefix in self.words.generic:
+                continue  # 城镇, 品味乡: words, not names
+            out.append((start, e, Names.District))
         return out
 
     def _phase_end(self, text: str, end: int) -> int:
@@ -273,7 +360,7 @@ class EntityRules:
 
     def _generic(self, prefix: str) -> bool:
         words = [w.word for w in self._posseg.cut(prefix)]
-        return all(w in GENERIC or re.fullmatch(r"[\d一二三四五六七八九十百千万亿]+", w) for w in words)
+        return all(w in self.words.generic or re.fullmatch(r"[\d一二三四五六七八九十百千万亿]+", w) for w in words)
 
     @staticmethod
     def _built(text: str, start: int) -> bool:
@@ -281,32 +368,26 @@ class EntityRules:
         before = text[max(0, start - 8):start]
         return bool(re.search(r"建设|打造|推进|开工|建成|引进|落地|加快|投资|签约|竣工|投产", before))
 
-    def person_cands(self, text: str, ner_people: set[tuple[int, int]]) -> list[Cand]:
-        """People named right after a post title, in a byline, or as an interview's speaker."""
-        lex, out = self.lex, []
-        name_re, speaker_re = self._name_res
-        starts = [m.end() for m in self._title_re.finditer(text)]
-        starts += [m.end() for m in re.finditer(r"□(?:本报)?(?:记者|通讯员|实习生)?\s*", text)]
+    def people_after(self, text: str, starts: Iterable[int], ner_people: set[tuple[int, int]]) -> list[Found]:
+        """People named at each of `starts` (after a post title or a byline mark), and the
+        people listed after them with 、 (区领导甲、乙、丙)."""
+        name_re, _ = self._name_res
+        out: list[Found] = []
         for pos in starts:
             m = name_re.match(text, pos)
             if not m:
                 continue
             ner = [e for s, e in ner_people if s == pos and 2 <= e - s <= 4]
-            if ner:
-                end = ner[0]
-            else:
-                end = self._name_end(text, pos, m.end())
+            end = ner[0] if ner else self._name_end(text, pos, m.end())
             name = text[pos:end]
-            if self._title_re.match(name) or name in lex.divisions or not self._looks_like_name(text, pos, end):
+            if self._title_re.match(name) or name in self.lex.divisions or not self._looks_like_name(text, pos, end):
                 continue
-            src = "byline" if text[max(0, pos - 6):pos].find("□") >= 0 else "title"
-            out.append(Cand(pos, end, Names.Person, src))
-            # a list of people sharing the post: 区领导甲、乙、丙
+            out.append((pos, end, Names.Person))
             while (nxt := name_re.match(text, end + 1)) and text[end] == "、":
                 pos, end = nxt.start(), self._name_end(text, nxt.start(), nxt.end())
-                out.append(Cand(pos, end, Names.Person, "title"))
-        for m in speaker_re.finditer(text):
-            out.append(Cand(m.start(1), m.end(1), Names.Person, "speaker"))
+                if DIVISION_END.search(text[end - 1]) or self._title_re.match(text, end):
+                    break  # 、白马盟盟长: a place that starts the next post, no person of the list
+                out.append((pos, end, Names.Person))
         return out
 
     @staticmethod
@@ -326,28 +407,15 @@ class EntityRules:
     # -- arbitration ----------------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
         text = doc.text
-        cands: list[Cand] = []
-        ner_people: set[tuple[int, int]] = set()
-        if self.use_ner:
-            for span in doc.spans.get(NER_KEY, []):
-                cands.append(Cand(span.start_char, span.end_char, self._retype(span.text, span.label_), "ner"))
-                if span.label_ == Names.Person:
-                    ner_people.add((span.start_char, span.end_char))
-            for ent in doc.ents:  # an upstream pipeline's ner, e.g. zh_core_web_sm
-                if label := self.label_map.get(ent.label_):
-                    cands.append(Cand(ent.start_char, ent.end_char, label, "ner"))
-        cands += self.lexicon_cands(doc, text) + self.suffix_cands(text)
-        cands += self.person_cands(text, ner_people)
-        cands = [c for c in cands if self._keep(text, c)]
+        cands = [Cand(s, e, label, name) for name, rule in self.rules.items() for s, e, label in rule(self, doc)]
+        cands = [c for c in cands if all(keep(self, text, c) for keep in self.filters.values())]
         spans = []
         for c in cands:
-            span = doc.char_span(c.start, c.end, c.label, kb_id=c.source, alignment_mode="expand")
-            if span is not None:  # kb_id keeps the source: relations trust rules over the NER
+            span = doc.char_span(c.start, c.end, c.label, kb_id=c.source, span_id=c.source, alignment_mode="expand")
+            if span is not None:
                 spans.append((c, span))
-        # rules first (they know name structure), then the NER, then bare lexicon hits;
-        # within a tier the longest wins
-        rank = {"suffix": 0, "title": 0, "byline": 0, "speaker": 0, "ner": 1, "lexicon": 2}
-        spans.sort(key=lambda cs: (rank[cs[0].source], -(cs[1].end - cs[1].start), cs[1].start))
+        # the most trusted finder first, then the longest span
+        spans.sort(key=lambda cs: (-self.confidence[cs[0].source], -(cs[1].end - cs[1].start), cs[1].start))
         chosen: list[Span] = []
         taken: set[int] = set()
         for _, span in spans:
@@ -355,11 +423,14 @@ class EntityRules:
                 chosen.append(span)
                 taken.update(range(span.start, span.end))
         chosen.sort(key=lambda sp: sp.start)
-        doc.spans[RULES_KEY] = [s for _, s in spans]
+        inner = [doc.char_span(s, e, label, kb_id=name, span_id=name, alignment_mode="expand")
+                 for name, rule in self.nested.items() for s, e, label in rule(self, doc, chosen)]
+        # every candidate, chosen or not, and the nested ones: kg_relations reads owners and places here
+        doc.spans[RULES_KEY] = [s for _, s in spans] + [s for s in inner if s is not None]
         doc.ents = chosen
         return doc
 
-    def _retype(self, name: str, label: str) -> str:
+    def retype(self, name: str, label: str) -> str:
         """The name's own ending outranks the NER's guess between body and company."""
         if label in (Names.Organization, Names.Enterprise):
             if name.endswith(self.lex.enterprise_suffixes):
@@ -368,36 +439,221 @@ class EntityRules:
                 return Names.Organization
         return label
 
-    def _keep(self, text: str, c: Cand) -> bool:
+
+# -- rules: each proposes (start, end, label); named and ranked in config.cfg -----------------
+
+@registry.misc("kg.entities.ner.v1")
+def ner_rule() -> Rule:
+    """The statistical NER's spans (kg_ner), and an upstream pipeline's doc.ents through
+    the component's label_map; body or company by the name's ending."""
+    def propose(r: EntityRules, doc: Doc) -> list[Found]:
+        out = [(s.start_char, s.end_char, r.retype(s.text, s.label_)) for s in doc.spans.get(NER_KEY, [])]
+        return out + [(e.start_char, e.end_char, r.label_map[e.label_]) for e in doc.ents if e.label_ in r.label_map]
+    return propose
+
+
+@registry.misc("kg.entities.lexicon.v1")
+def lexicon_rule() -> Rule:
+    """Divisions (cpca's adcode table), countries and central bodies, on word bounds."""
+    return lambda r, doc: r.lexicon_cands(doc, doc.text)
+
+
+@registry.misc("kg.entities.suffix.v1")
+def suffix_rule() -> Rule:
+    """A name by its ending (…产业园 Project, …局 Organization, …有限公司 Enterprise, …街道 District),
+    extended left over the words of the name."""
+    return lambda r, doc: r.suffix_cands(doc.text)
+
+
+@registry.misc("kg.entities.division.v1")
+def division_rule() -> Rule:
+    """A division by its level's ending after a short proper name: 云岭州, 红柳旗, 石门镇, 李家村."""
+    return lambda r, doc: r.division_cands(doc.text)
+
+
+@registry.misc("kg.entities.owner.v1")
+def owner_rule() -> NestedRule:
+    """The company or body at the head of a project's name (京东方青岛基地 -> 京东方), found by the
+    statistical NER reading the project's name alone (it is trained on such names, kg train)."""
+    def propose(r: EntityRules, doc: Doc, chosen: list[Span]) -> list[Found]:
+        projects = [(e.start_char, e.text) for e in chosen if e.label_ == Names.Project]
+        if not projects or not r.host.has_pipe("kg_ner"):
+            return []
+        out: list[Found] = []
+        model: Language = r.host.get_pipe("kg_ner").nlp  # type: ignore[attr-defined]
+        for (start, name), parsed in zip(projects, model.pipe(n for _, n in projects)):
+            head = next((e for e in parsed.ents if e.start_char == 0), None)
+            if head is not None and head.label_ in (Names.Enterprise, Names.Organization) and len(head.text) >= 2 \
+                    and head.end_char < len(name) and r.lex.divisions.get(head.text) is None:
+                out.append((start, start + head.end_char, r.retype(head.text, head.label_)))
+        return out
+    return propose
+
+
+def _ner_people(doc: Doc) -> set[tuple[int, int]]:
+    return {(s.start_char, s.end_char) for s in doc.spans.get(NER_KEY, []) if s.label_ == Names.Person}
+
+
+@registry.misc("kg.entities.person_after_title.v1")
+def person_after_title_rule() -> Rule:
+    """A surname and given name right after a post title: 局长张志远, 区领导甲、乙."""
+    def propose(r: EntityRules, doc: Doc) -> list[Found]:
+        text = doc.text
+        starts = [m.end() for m in r._title_re.finditer(text)]
+        return r.people_after(text, starts, _ner_people(doc))
+    return propose
+
+
+@registry.misc("kg.entities.byline.v1")
+def byline_rule() -> Rule:
+    """Reporters in a byline: □本报记者 王雪."""
+    def propose(r: EntityRules, doc: Doc) -> list[Found]:
+        text = doc.text
+        starts = [m.end() for m in re.finditer(r"□(?:本报)?(?:记者|通讯员|实习生)?\s*", text)]
+        return r.people_after(text, starts, _ner_people(doc))
+    return propose
+
+
+@registry.misc("kg.entities.speaker.v1")
+def speaker_rule() -> Rule:
+    """An interview's speaker: a name at a paragraph start before ：."""
+    def propose(r: EntityRules, doc: Doc) -> list[Found]:
+        return [(m.start(1), m.end(1), Names.Person) for m in r._name_res[1].finditer(doc.text)]
+    return propose
+
+
+# -- filters: each may drop a candidate; all configured filters must keep it -------------------
+
+@registry.misc("kg.entities.filter.form.v1")
+def form_filter() -> Filter:
+    """Two characters at least, no whitespace inside."""
+    return lambda r, text, c: c.end - c.start >= 2 and not re.search(r"\s", text[c.start:c.end])
+
+
+@registry.misc("kg.entities.filter.country_phrase.v1")
+def country_phrase_filter() -> Filter:
+    """A country right before a content word is part of a name or phrase (讲好中国故事,
+    中国某某博物馆), not the country."""
+    def keep(r: EntityRules, text: str, c: Cand) -> bool:
+        if c.label != Names.District or text[c.start:c.end] not in r.lex.countries:
+            return True
+        after = list(r._posseg.cut(text[c.start:c.end + 6]))
+        nxt = after[1] if len(after) > 1 and after[0].word == text[c.start:c.end] else None
+        # the country goes on into a noun (中国故事, 中国钱币博物馆) or was cut inside a longer word
+        return nxt is not None and not nxt.flag.startswith(("n", "vn", "a", "j", "l")) or c.end == len(text)
+    return keep
+
+
+@registry.misc("kg.entities.filter.ner_plural.v1")
+def ner_plural_filter() -> Filter:
+    """A body or company from the NER is no count or class of them (…企业, 百强, 10家)."""
+    def keep(r: EntityRules, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
-        if re.search(r"\s", name) or len(name) < 2:
+        return not (c.source == "ner" and c.label in (Names.Organization, Names.Enterprise) and (
+            len(name) > 25 or re.search(r"(企业|家|等|个|强)$|\d+家", name)))
+    return keep
+
+
+@registry.misc("kg.entities.filter.ner_person.v1")
+def ner_person_filter() -> Filter:
+    """A person from the NER alone needs a common surname and no dictionary word's tag
+    (高标准, 齐心 are words, not names)."""
+    def keep(r: EntityRules, text: str, c: Cand) -> bool:
+        if c.label != Names.Person or c.source != "ner":
+            return True
+        name = text[c.start:c.end]
+        tag = lexicon.dictionary_tag(name)
+        return 2 <= len(name) <= 4 and (name[0] in r.lex.common_surnames or name[:2] in r.lex.surnames) \
+            and re.fullmatch(f"[{HAN}·]+", name) is not None and not re.search(r"[化性率区省市县]$", name) \
+            and (tag is None or tag.startswith("nr"))
+    return keep
+
+
+@registry.misc("kg.entities.filter.ner_person.v2")
+def ner_person_filter_v2() -> Filter:
+    """A person from the NER alone: a Chinese name (any listed surname, two to four characters)
+    or a transliterated foreign name (克林顿, 卡洛斯·阿马特); never a dictionary word of another
+    kind (高标准, 齐心)."""
+    def keep(r: EntityRules, text: str, c: Cand) -> bool:
+        if c.label != Names.Person or c.source != "ner":
+            return True
+        name = text[c.start:c.end]
+        tag = lexicon.dictionary_tag(name)
+        if (tag is not None and not tag.startswith("nr")) or not re.fullmatch(f"[{HAN}·]+", name):
             return False
-        if c.source == "ner" and c.label in (Names.Organization, Names.Enterprise) and (
-                len(name) > 25 or re.search(r"(企业|家|等|个|强)$|\d+家", name)):
-            return False
-        if c.label == Names.Person and c.source == "ner":
-            # the NER alone is trusted for a person with one of the ~120 commonest surnames
-            tag = lexicon.dictionary_tag(name)  # 高标准, 齐心: words, not names
-            return 2 <= len(name) <= 4 and (name[0] in self.lex.common_surnames or name[:2] in self.lex.surnames) \
-                and re.fullmatch(f"[{HAN}·]+", name) is not None and not re.search(r"[化性率区省市县]$", name) \
-                and (tag is None or tag.startswith("nr"))
-        if c.source == "ner" and (re.search(GENERIC_TAIL, name) or re.search(r"[和与及、]", name)):
-            return False
-        if c.source == "ner" and c.label == Names.Enterprise and not re.search(r"(公司|集团|银行)$", name):
-            # a bare company name must look like a name (京东方, 潍柴), not a phrase (高端科技)
-            words = [w for w in self._posseg.cut(name)]
-            return self._specific(name) and not self._generic(name) and name not in self.lex.divisions \
-                and not words[0].flag.startswith("v") and words[-1].word not in GENERIC | {"科技", "装备", "方法"}
-        if c.source == "ner" and c.label == Names.District:  # 法治化, 智慧城市基础设: not places
-            return name in self.lex.divisions or name in self.lex.countries or name.endswith(
-                tuple(self.lex.zone_suffixes) + ("省", "市", "县", "区", "镇", "乡", "村"))
-        if c.source == "ner" and c.label == Names.Organization:  # the NER's bodies need a body's ending
-            return name in self.lex.bodies or name.endswith(self.lex.org_suffixes)
-        return True
+        chinese = 2 <= len(name) <= 4 and r.lex.is_surname_start(name) and not re.search(r"[化性率区省市县]$", name)
+        foreign = 2 <= len(name) <= 12 and set(name) <= r.words.transliteration
+        return chinese or foreign
+    return keep
+
+
+@registry.misc("kg.entities.filter.ner_phrase.v1")
+def ner_phrase_filter() -> Filter:
+    """No NER name ends in a generic word (…建设, …体系) or joins two names (和, 与, 、)."""
+    def keep(r: EntityRules, text: str, c: Cand) -> bool:
+        name = text[c.start:c.end]
+        return c.source != "ner" or c.label == Names.Person or not (
+            re.search(GENERIC_TAIL, name) or re.search(r"[和与及、]", name))
+    return keep
+
+
+@registry.misc("kg.entities.filter.ner_company.v1")
+def ner_company_filter() -> Filter:
+    """A bare company name from the NER must look like a name (京东方), not a phrase (高端科技)."""
+    def keep(r: EntityRules, text: str, c: Cand) -> bool:
+        name = text[c.start:c.end]
+        if c.source != "ner" or c.label != Names.Enterprise or re.search(r"(公司|集团|银行)$", name):
+            return True
+        words = list(r._posseg.cut(name))
+        return r._specific(name) and not r._generic(name) and name not in r.lex.divisions \
+            and not words[0].flag.startswith("v") and words[-1].word not in r.words.generic | {"科技", "装备", "方法"}
+    return keep
+
+
+@registry.misc("kg.entities.filter.ner_place.v1")
+def ner_place_filter() -> Filter:
+    """A place from the NER is a known division or ends like one (法治化 is no place)."""
+    def keep(r: EntityRules, text: str, c: Cand) -> bool:
+        name = text[c.start:c.end]
+        return c.source != "ner" or c.label != Names.District or name in r.lex.divisions \
+            or name in r.lex.countries or name.endswith(tuple(r.lex.zone_suffixes) + ("省", "市", "县", "区", "镇", "乡", "村"))
+    return keep
+
+
+@registry.misc("kg.entities.filter.ner_body.v1")
+def ner_body_filter() -> Filter:
+    """A body from the NER is a known body or ends like one."""
+    def keep(r: EntityRules, text: str, c: Cand) -> bool:
+        name = text[c.start:c.end]
+        return c.source != "ner" or c.label != Names.Organization or name in r.lex.bodies \
+            or name.endswith(r.lex.org_suffixes)
+    return keep
+
+
+@registry.misc("kg.entities.lexicon_data.v1")
+def lexicon_data(path: str | None = None) -> dict:
+    """The word lists for [initialize.components.kg_entities]: kg/data/lexicon.json unless `path`."""
+    return lexicon.read_raw(Path(path) if path else lexicon.DATA / "lexicon.json")
+
+
+RULES = {"ner": "kg.entities.ner.v1", "lexicon": "kg.entities.lexicon.v1", "suffix": "kg.entities.suffix.v1",
+         "title": "kg.entities.person_after_title.v1", "byline": "kg.entities.byline.v1",
+         "speaker": "kg.entities.speaker.v1", "division": "kg.entities.division.v1"}
+FILTERS = {name: f"kg.entities.filter.{name}.v1"
+           for name in ("form", "country_phrase", "ner_plural", "ner_person", "ner_phrase", "ner_company", "ner_place", "ner_body")}
+FILTERS["ner_person"] = "kg.entities.filter.ner_person.v2"  # chosen over v1: see README, Quality
+NESTED = {"owner": "kg.entities.owner.v1"}
+# kg/config.cfg repeats these defaults; `nlp.add_pipe("kg_entities")` alone gets them too
+CONFIDENCE = {"suffix": 0.9, "title": 0.9, "byline": 0.9, "speaker": 0.9, "division": 0.85, "ner": 0.8,
+              "owner": 0.8, "lexicon": 0.7}
 
 
 @Language.factory("kg_entities", assigns=["doc.ents", "doc.spans"],
-                  default_config={"use_ner": True, "label_map": {"PERSON": Names.Person, "GPE": Names.District,
-                                                                 "ORG": Names.Organization}})
-def make_entities(nlp: Language, name: str, use_ner: bool, label_map: dict[str, str]) -> EntityRules:
-    return EntityRules(nlp, name, use_ner, label_map)
+                  default_config={"label_map": {"PERSON": "Person", "GPE": "District", "ORG": "Organization"},
+                                  "rules": RULES, "filters": FILTERS, "nested": NESTED,
+                                  "confidence": CONFIDENCE})
+def make_entities(nlp: Language, name: str, label_map: dict[str, str], rules: dict[str, str],
+                  filters: dict[str, str], nested: dict[str, str], confidence: dict[str, float]) -> EntityRules:
+    """`rules`, `filters` and `nested` map a name to a function in spaCy's `misc` registry."""
+    get = lambda table: {k: registry.misc.get(v)() for k, v in table.items()}
+    return EntityRules(nlp, name, label_map, get(rules), get(filters), confidence, get(nested))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import cached_property
 from pathlib import Path
 
 import spacy
@@ -48,11 +49,24 @@ def chunks(text: str, limit: int = 400) -> list[tuple[int, int]]:
 class StatisticalNER:
     def __init__(self, name: str, model: str | None, batch_size: int):
         self.name = name
-        path = Path(model) if model else DEFAULT_MODEL
-        if not (path / "meta.json").exists():
-            raise FileNotFoundError(f"no NER model at {path}: rebuild it with `kg train`")
-        self.nlp = spacy.load(path)
+        self.path = Path(model) if model else DEFAULT_MODEL
+        if not (self.path / "meta.json").exists():
+            raise FileNotFoundError(f"no NER model at {self.path}: rebuild it with `kg train`")
         self.batch_size = batch_size
+
+    @cached_property
+    def nlp(self) -> Language:
+        """The trained model, loaded on first use (a saved pipeline's from_disk may replace the path)."""
+        return spacy.load(self.path)
+
+    def to_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> None:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        self.nlp.to_disk(Path(path) / "model")  # the saved pipeline carries its model
+
+    def from_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> StatisticalNER:
+        self.path = Path(path) / "model"
+        self.__dict__.pop("nlp", None)
+        return self
 
     def _annotate(self, doc: Doc, found: list[tuple[int, int, str]]) -> Doc:
         spans = []

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import spacy
-from spacy.tokens import DocBin
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin
 
 from kg.vocab import Names
 
@@ -97,20 +98,29 @@ def read_duie(path: Path) -> Iterator[tuple[str, list[Span]]]:
         yield row["text"], spans
 
 
+def to_doc(nlp: Language, text: str, spans: list[Span], partial: bool = False,
+           missing: Sequence[tuple[int, int]] = ()) -> Doc:
+    """A reference doc: `spans` are entities; with `partial`, every other token is a missing
+    value rather than "no entity"; `missing` marks only those stretches as unknown."""
+    doc = nlp.make_doc(text)  # char segmenter: every span aligns
+    ents: list = []  # spaCy spans (Span here is a tuple)
+    taken: set[int] = set()
+    for s, e, label in sorted(spans, key=lambda x: (x[0], -(x[1] - x[0]))):
+        if taken.isdisjoint(range(s, e)) and (span := doc.char_span(s, e, label)) is not None:
+            ents.append(span)
+            taken.update(range(s, e))
+    unknown = [sp for s, e in missing if taken.isdisjoint(range(s, e))
+               and (sp := doc.char_span(s, e, alignment_mode="expand")) is not None]
+    doc.set_ents(ents, missing=unknown, default="missing" if partial else "outside")
+    return doc
+
+
 def to_docbin(examples: list[tuple[str, list[Span]]], partial: bool = False) -> DocBin:
     """`partial`: tokens outside the given spans are missing values, not "no entity"."""
-    nlp = spacy.blank("zh")  # char segmenter: every span aligns
+    nlp = spacy.blank("zh")
     db = DocBin()
     for text, spans in examples:
-        doc = nlp.make_doc(text)
-        ents: list = []  # spaCy spans (Span here is a tuple)
-        taken: set[int] = set()
-        for s, e, label in sorted(spans, key=lambda x: (x[0], -(x[1] - x[0]))):
-            if taken.isdisjoint(range(s, e)) and (span := doc.char_span(s, e, label)) is not None:
-                ents.append(span)
-                taken.update(range(s, e))
-        doc.set_ents(ents, default="missing" if partial else "outside")
-        db.add(doc)
+        db.add(to_doc(nlp, text, spans, partial))
     return db
 
 

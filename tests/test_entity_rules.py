@@ -1,0 +1,133 @@
+"""kg_entities' rules and filters, each with its own table of (text, must find, must not find)
+cases, and the entity error classes of issue 7 through the whole pipeline. Every name here is
+invented (places, companies and people that the division table and the articles do not hold).
+"""
+from __future__ import annotations
+
+import pytest
+
+from kg.pipeline.entities import Cand
+
+# rule name in config.cfg -> [(text, must find {(name, type)}, must not find {name})]
+RULE_CASES: dict[str, list[tuple[str, set[tuple[str, str]], set[str]]]] = {
+    "suffix": [
+        ("加快推进星河光电产业园建设。", {("星河光电产业园", "Project")}, {"加快推进星河光电产业园"}),
+        ("浙江华远新材料有限公司签约落户。", {("浙江华远新材料有限公司", "Enterprise")}, {"远新材料有限公司"}),
+        ("区商务局副局长刘海涛介绍了情况。", {("区商务局", "Organization")}, {"局副局"}),
+        ("青川县在碧湾宾馆举行重大项目签约仪式。", set(), {"碧湾宾馆举行重大项目", "重大项目"}),
+        ("本次签约，黄平县项目4个，总投资12亿元。", set(), {"黄平县项目"}),
+        ("全县建成美丽新区，服务中心运转良好。", set(), {"美丽新区", "服务中心"}),
+        ("东湖管理区、临港经济开发区负责人参加。", {("东湖管理区", "District"), ("临港经济开发区", "District")}, set()),
+        ("县政协副主席宋明宣布青柳湖水库工程开工。", {("青柳湖水库工程", "Project")}, {"宋明宣布青柳湖水库工程"}),
+        ("推进城中村改造和棚户区改造。", set(), {"城中村改造", "棚户区改造"}),
+    ],
+    "division": [
+        ("红柳旗、白马盟、石门镇、双峰乡、李家村负责人参加。",
+         {("红柳旗", "District"), ("白马盟", "District"), ("石门镇", "District"), ("双峰乡", "District"),
+          ("李家村", "District")}, set()),
+        ("云岭州州长赵平到石湖市调研。", {("云岭州", "District"), ("石湖市", "District")}, {"州州长", "岭州州"}),
+        ("推进美丽乡村和智慧城市建设，打造康养小镇。", set(), {"美丽乡村", "丽乡村", "慧城市", "养小镇", "智慧城市"}),
+        ("今年我县村民收入增长，全市城镇面貌一新。", set(), {"年我县", "我县", "全市", "村民"}),
+    ],
+    "lexicon": [
+        ("青岛市和山东省的代表出席。", {("青岛市", "District"), ("山东省", "District")}, set()),
+        ("企业搬迁安置工作顺利完成。", set(), {"迁安"}),
+    ],
+    "title": [
+        ("区财政局党组书记、局长张志远出席会议。", {("张志远", "Person")}, {"局长张志远"}),
+        ("区领导王立群、陈海燕参加。", {("王立群", "Person"), ("陈海燕", "Person")}, set()),
+        ("县委书记李明说，", {("李明", "Person")}, {"李明说"}),
+    ],
+    "byline": [
+        ("□本报记者 宋晓岚\n本报讯 近日，", {("宋晓岚", "Person")}, set()),
+    ],
+    "speaker": [
+        ("记者：请介绍一下。\n林海涛：今年我们重点抓项目。", {("林海涛", "Person")}, {"记者"}),
+    ],
+}
+
+# filter name -> [(text, candidate, label, source, kept?)]
+FILTER_CASES: dict[str, list[tuple[str, str, str, str, bool]]] = {
+    "form": [("甲 乙公司", "甲 乙公司", "Enterprise", "suffix", False), ("甲公司", "甲", "Enterprise", "ner", False),
+             ("华远公司", "华远公司", "Enterprise", "ner", True)],
+    "country_phrase": [("讲好中国故事", "中国", "District", "lexicon", False),
+                       ("中国钱币博物馆", "中国", "District", "ner", False),
+                       ("代表团访问中国，", "中国", "District", "lexicon", True), ("中国和法国", "中国", "District", "ner", True)],
+    "ner_plural": [("百强企业", "百强企业", "Enterprise", "ner", False),
+                   ("华远公司", "华远公司", "Enterprise", "ner", True)],
+    "ner_person": [("高标准推进", "高标准", "Person", "ner", False), ("张志远说", "张志远", "Person", "ner", True),
+                   ("高标准推进", "高标准", "Person", "title", True), ("克林顿会见", "克林顿", "Person", "ner", True),
+                   ("卡洛斯·阿马特说", "卡洛斯·阿马特", "Person", "ner", True),
+                   ("推进法治化", "法治化", "Person", "ner", False)],
+    "ner_phrase": [("体制机制", "体制机制", "Organization", "ner", False),
+                   ("华远和星河", "华远和星河", "Enterprise", "ner", False)],
+    "ner_company": [("高端科技", "高端科技", "Enterprise", "ner", False)],
+    "ner_place": [("法治化", "法治化", "District", "ner", False), ("青川县", "青川县", "District", "ner", True)],
+    "ner_body": [("华远会", "华远会", "Organization", "ner", False),
+                 ("青川县商务局", "青川县商务局", "Organization", "ner", True)],
+}
+
+# issue 7 item 3, through the whole pipeline: (text, must find {(name, type)}, must not find {name})
+ERROR_CLASSES = [
+    pytest.param("青川县在碧湾宾馆举行重大项目签约仪式。", set(), {"碧湾宾馆举行重大", "碧湾宾馆举行重大项目"},
+                 id="name stretched over verbs and headline words"),
+    pytest.param("浙江华远新材料有限公司董事长李明出席。", {("浙江华远新材料有限公司", "Enterprise")},
+                 {"浙江", "远新材料有限公司"}, id="province prefix inside a company"),
+    pytest.param("云岭州州长赵平、白马盟盟长钱林、红柳旗旗长孙浩出席。",
+                 {("云岭州", "District"), ("白马盟", "District"), ("红柳旗", "District")}, set(), id="州 盟 旗"),
+    pytest.param("石湖市（县级市）、东湖管理区和临港经济开发区签订协议。",
+                 {("石湖市", "District"), ("东湖管理区", "District"), ("临港经济开发区", "District")}, set(),
+                 id="县级市 管理区 开发区"),
+    pytest.param("石门镇、双峰乡和李家村的干部参加培训。",
+                 {("石门镇", "District"), ("双峰乡", "District"), ("李家村", "District")}, set(), id="镇 乡 村"),
+    pytest.param("本次签约，黄平县项目4个，总投资12亿元。", set(), {"黄平县项目", "黄平县项目4个"},
+                 id="a county's project count is no project"),
+    pytest.param("讲好中国故事，参观中国钱币博物馆。", set(), {"中国"}, id="中国 inside a phrase or name"),
+]
+
+
+def _doc(nlp, text):
+    """The doc as kg_entities receives it: tokenized, sentences, the statistical NER's spans."""
+    doc = nlp.make_doc(text)
+    for name in ("sentencizer", "kg_ner"):
+        doc = nlp.get_pipe(name)(doc)
+    return doc
+
+
+@pytest.mark.parametrize("rule,text,want,unwanted",
+                         [(rule, *case) for rule, cases in RULE_CASES.items() for case in cases],
+                         ids=lambda x: x if isinstance(x, str) and len(x) < 12 else None)
+def test_rule(nlp, rule, text, want, unwanted):
+    component = nlp.get_pipe("kg_entities")
+    found = {(text[s:e], label) for s, e, label in component.rules[rule](component, _doc(nlp, text))}
+    assert want <= found, f"{rule} missed {want - found} in {text!r}; found {found}"
+    assert not {name for name, _ in found} & unwanted, f"{rule} found {unwanted} in {text!r}"
+
+
+@pytest.mark.parametrize("name,text,cand,label,source,kept",
+                         [(name, *case) for name, cases in FILTER_CASES.items() for case in cases])
+def test_filter(nlp, name, text, cand, label, source, kept):
+    component = nlp.get_pipe("kg_entities")
+    start = text.index(cand)
+    assert component.filters[name](component, text, Cand(start, start + len(cand), label, source)) is kept
+
+
+def test_every_configured_rule_and_filter_has_cases(nlp):
+    component = nlp.get_pipe("kg_entities")
+    assert set(component.rules) - {"ner"} <= set(RULE_CASES)
+    assert set(component.filters) <= set(FILTER_CASES)
+    assert set(component.rules) | set(component.nested) == set(component.confidence)
+
+
+@pytest.mark.parametrize("text,want,unwanted", ERROR_CLASSES)
+def test_issue_7_error_classes(nlp, text, want, unwanted):
+    found = {(e.text, e.label_) for e in nlp(text).ents}
+    assert want <= found, f"missed {want - found}; found {found}"
+    assert not {name for name, _ in found} & unwanted, f"found {unwanted & {n for n, _ in found}}"
+
+
+def test_span_id_names_the_finder(nlp):
+    doc = nlp("区财政局党组书记、局长张志远出席会议。")
+    finders = {e.text: e.id_ for e in doc.ents}
+    assert finders["张志远"] in ("title", "ner") and finders["区财政局"] in ("suffix", "ner", "lexicon")
+    assert all(e.id_ in nlp.get_pipe("kg_entities").confidence for e in doc.ents)
