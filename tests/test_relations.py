@@ -11,33 +11,86 @@ import pytest
 
 from conftest import SHARED
 
-# (text, must find, must not find): triples (head, relation, tail) of the whole extraction
-POST_CASES = [
-    pytest.param("青禾市委副书记、市长张明远出席签约仪式。",
+# (rule, text, must find, must not find): triples (head, relation, tail) of the whole extraction.
+# `rule` is a key of config.cfg's [components.kg_relations.*_rules]: the rule the row is about.
+HEADING_ARTICLE = ("本报讯 胶州市召开全市重点项目推进会。\n\n胶州经济技术开发区工委书记张明远——\n\n"
+                   "全力攻坚，推动产业新城崛起\n\n今年开发区将加快推进禾丰智慧物流园、青禾冷链物流中心等项目建设，力争年内投产。")
+HOME_ARTICLE = "本报讯 青州市举行重大项目集中开工仪式。华星光电潍坊基地项目正式开工建设。"
+RULE_CASES = [
+    pytest.param("post_chain", "青禾市委副书记、市长张明远出席签约仪式。",
                  {("张明远", "worksFor", "青禾市委"), ("张明远", "leads", "青禾市")},
                  {("张明远", "leads", "青禾市委")}, id="combined-posts-mayor-leads-the-city"),
-    pytest.param("华星光电集团董事长刘振宇、副总经理孙立新参加签约。",
+    pytest.param("post_chain", "华星光电集团董事长刘振宇、副总经理孙立新参加签约。",
                  {("刘振宇", "leads", "华星光电集团"), ("孙立新", "worksFor", "华星光电集团")},
                  {("孙立新", "leads", "华星光电集团"), ("刘振宇", "worksFor", "华星光电集团")},
                  id="company-chairman-leads-deputy-works"),
-    pytest.param("青禾区举行项目签约仪式，区领导陈思远、周文博、吴建华出席。",
+    pytest.param("post_chain", "区财政局党组书记、局长张志远出席会议。",
+                 {("张志远", "leads", "区财政局")}, {("张志远", "worksFor", "区财政局")}, id="bureau-chain"),
+    pytest.param("post_chain", "区商务局副局长刘海涛介绍了有关情况。",
+                 {("刘海涛", "worksFor", "区商务局")}, {("刘海涛", "leads", "区商务局")}, id="deputy-works-for"),
+    pytest.param("leader_lists", "青禾区举行项目签约仪式，区领导陈思远、周文博、吴建华出席。",
                  {("陈思远", "worksFor", "青禾区"), ("周文博", "worksFor", "青禾区"), ("吴建华", "worksFor", "青禾区")},
                  {("陈思远", "leads", "青禾区"), ("吴建华", "leads", "青禾区")}, id="district-leaders-list"),
-    pytest.param("本报讯 青禾县举行重大项目集中开工仪式。县委书记李国栋宣布开工，县长王海平致辞，副县长赵立群主持仪式。",
+    pytest.param("bare_titles", "本报讯 青禾县举行重大项目集中开工仪式。县委书记李国栋宣布开工，县长王海平致辞，副县长赵立群主持仪式。",
                  {("王海平", "leads", "青禾县"), ("赵立群", "worksFor", "青禾县")},
                  {("赵立群", "leads", "青禾县"), ("王海平", "worksFor", "青禾县")}, id="bare-county-head-and-deputy"),
-    pytest.param("区财政局党组书记、局长张志远出席会议。",
-                 {("张志远", "leads", "区财政局")}, {("张志远", "worksFor", "区财政局")}, id="bureau-chain"),
-    pytest.param("区商务局副局长刘海涛介绍了有关情况。",
-                 {("刘海涛", "worksFor", "区商务局")}, {("刘海涛", "leads", "区商务局")}, id="deputy-works-for"),
+    # a company named at the head of a project's name invests in it; a place inside it hosts it
+    pytest.param("name_structure", HOME_ARTICLE,
+                 {("华星光电", "invests", "华星光电潍坊基地"), ("华星光电潍坊基地", "locatedIn", "潍坊")},
+                 {("潍坊", "invests", "华星光电潍坊基地")}, id="owner-and-place-inside-a-project-name"),
+    # the article's own district hosts its projects and lies in its city (the lexicon's hierarchy)
+    pytest.param("home_places", HOME_ARTICLE,
+                 {("青州市", "invests", "华星光电潍坊基地"), ("青州市", "locatedIn", "潍坊")},
+                 {("潍坊", "locatedIn", "青州市")}, id="home-district-hosts-and-lies-in-its-city"),
+    # the zone named last before a project (a section's subject) invests in it
+    pytest.param("section_zone", "本报讯 青州市召开全市重点项目推进会。\n\n青禾经济开发区\n\n"
+                 "禾丰智慧物流园项目总投资5亿元，今年将建成投产。青禾冷链物流中心项目正在加紧建设。",
+                 {("青禾经济开发区", "invests", "青禾冷链物流中心项目")}, set(), id="section-zone-invests"),
+    # interview series: the zone whose leader a heading introduces holds the section's projects,
+    # and the home district is not added besides (the nearest zone only)
+    pytest.param("heading_zone", HEADING_ARTICLE,
+                 {("张明远", "leads", "胶州经济技术开发区"), ("禾丰智慧物流园", "locatedIn", "胶州经济技术开发区")},
+                 {("禾丰智慧物流园", "locatedIn", "胶州"), ("禾丰智慧物流园", "locatedIn", "胶州市")},
+                 id="heading-zone-is-the-nearest-place"),
 ]
 
 
-@pytest.mark.parametrize("text,must,must_not", POST_CASES)
-def test_post_relations(extract_text, text, must, must_not):
-    found = {(r.head, r.relation, r.tail) for r in extract_text(text).relations}
+def _found(extract_text, text: str) -> set[tuple[str, str, str]]:
+    return {(r.head, r.relation, r.tail) for r in extract_text(text).relations}
+
+
+@pytest.mark.parametrize("rule,text,must,must_not", RULE_CASES)
+def test_rule_cases(extract_text, rule, text, must, must_not):
+    found = _found(extract_text, text)
     assert must <= found, must - found
     assert not must_not & found, must_not & found
+
+
+def test_every_configured_rule_has_cases(nlp):
+    """Each rule config.cfg lists has a row above (amounts: AMOUNT_CASES below), and each row
+    names a configured rule."""
+    cfg = nlp.config["components"]["kg_relations"]
+    configured = {*cfg["sentence_rules"], *cfg["article_rules"], *cfg["finishers"]}
+    assert configured == {p.values[0] for p in RULE_CASES} | ({"amounts"} if AMOUNT_CASES else set())
+
+
+@pytest.mark.parametrize("rule", sorted({p.values[0] for p in RULE_CASES}))
+def test_each_rule_decides_one_of_its_cases(nlp, extract_text, monkeypatch, rule):
+    """Without the rule, some row of it goes wrong (a triple lost or a wrong one found): each
+    configured rule does work that no other rule or feature does."""
+    from spacy.util import registry
+
+    cfg = nlp.config["components"]["kg_relations"]
+    section = cfg["sentence_rules"] if rule in cfg["sentence_rules"] else cfg["article_rules"]
+    func = registry.misc.get(section[rule]["@misc"])()
+    rel = nlp.get_pipe("kg_relations")
+    monkeypatch.setattr(rel, "sentence_rules", [f for f in rel.sentence_rules if f is not func])
+    monkeypatch.setattr(rel, "article_rules", [f for f in rel.article_rules if f is not func])
+    wrong = []
+    for text, must, must_not in (p.values[1:] for p in RULE_CASES if p.values[0] == rule):
+        found = _found(extract_text, text)
+        wrong += [*(must - found), *(must_not & found)]
+    assert wrong, f"{rule}: every case passes without it"
 
 
 # (text, project as written, amount in yuan or None)
@@ -57,19 +110,9 @@ AMOUNT_CASES = [
 
 @pytest.mark.parametrize("text,project,amount", AMOUNT_CASES)
 def test_amount_binds_to_its_own_project(text, project, amount):
-    from kg.pipeline.relations import project_amount
+    from kg.pipeline.relation_rules import project_amount
     start = text.index(project)
     assert project_amount(text, start, start + len(project)) == amount
-
-
-def test_home_district_and_name_structure(extract_text):
-    """The article's own district starts and hosts its projects; a company named at the head of
-    a project's name invests in it; a county lies in its city (the lexicon's hierarchy)."""
-    ex = extract_text("本报讯 青州市举行重大项目集中开工仪式。华星光电潍坊基地项目正式开工建设。")
-    found = {(r.head, r.relation, r.tail) for r in ex.relations}
-    assert {("华星光电", "invests", "华星光电潍坊基地"), ("青州市", "invests", "华星光电潍坊基地"),
-            ("华星光电潍坊基地", "locatedIn", "潍坊"), ("青州市", "locatedIn", "潍坊")} <= found
-    assert ("潍坊", "locatedIn", "青州市") not in found
 
 
 def test_amounts_go_on_each_projects_invests(extract_text):
@@ -96,14 +139,22 @@ def test_model_round_trips_through_disk(nlp, tmp_path):
 def test_word_lists_come_in_at_initialize_and_go_out_with_to_disk(nlp, tmp_path):
     from spacy.util import registry
 
-    from kg.pipeline.relations import RelationExtractor
+    from kg.pipeline.relations import Rel, RelationExtractor
     words = registry.misc.get("kg.relation_words.v1")()
     assert "签约" in words["cues"] and not any(k.startswith("_") for k in words)
+    assert "总投资" in words["amount_words"] and "个" in words["counters"]
     rel = RelationExtractor("kg_relations")
-    rel.initialize(words={"cues": ["签约", "落户"]})
-    assert rel.cues == ("签约", "落户")
+    rel.initialize(words={"cues": ["签约", "落户"], "amount_words": ["总投资"]})
+    assert rel.cues == ("签约", "落户") and rel.words["counters"] == words["counters"]  # the rest: defaults
     rel.to_disk(tmp_path / "rel")
-    assert RelationExtractor("kg_relations", model=str(tmp_path / "rel")).cues == ("签约", "落户")
+    again = RelationExtractor("kg_relations", model=str(tmp_path / "rel"))
+    assert again.cues == ("签约", "落户") and again.words["amount_words"] == ["总投资"]
+    # the amounts finisher reads its words from the component: 计划投资 is no amount word here
+    doc = nlp("禾丰物流园项目计划投资3亿元。", disable=["kg_relations"])
+    project = next(e for e in doc.ents if e.label_ == "Project")
+    rel_ = Rel((0, 2, "District"), (project.start_char, project.end_char, "Project"), "invests", None, None, 1.0)
+    assert [r.amount for r in RelationExtractor("kg_relations").finish(doc.text, [rel_])] == [300_000_000]
+    assert [r.amount for r in again.finish(doc.text, [rel_])] == [None]
 
 
 def test_without_a_model_the_rules_still_answer(nlp, tmp_path):
@@ -113,6 +164,29 @@ def test_without_a_model_the_rules_still_answer(nlp, tmp_path):
     doc = nlp("区财政局党组书记、局长张志远出席会议。", disable=["kg_relations"])
     rels = [(doc.text[h[0]:h[1]], label, doc.text[t[0]:t[1]]) for h, t, label, *_ in bare.predict(doc)]
     assert rels == [("张志远", "leads", "区财政局")]
+
+
+def test_rules_and_confidences_come_from_the_config(nlp, tmp_path):
+    """Without a model the rules answer with the configured confidence; without article rules
+    there are no article-level candidates (the home district invests in nothing)."""
+    from kg.pipeline.relations import RelationExtractor
+    doc = nlp("本报讯 青州市举行重大项目集中开工仪式。区财政局党组书记、局长张志远出席。华星光电潍坊基地项目开工。",
+              disable=["kg_relations"])
+    bare = RelationExtractor("kg_relations", model=str(tmp_path / "none"), confidences={"post_chain_top": 0.7})
+    assert [r.confidence for r in bare.predict(doc) if r.label == "leads"] == [0.7]
+    full = RelationExtractor("kg_relations")
+    cut = RelationExtractor("kg_relations", article_rules={})
+    def invested(rel: RelationExtractor) -> set[str]:  # the projects the home district invests in
+        return {doc.text[t[0]:t[1]] for h, t, label, *_ in rel.predict(doc)
+                if label == "invests" and doc.text[h[0]:h[1]] == "青州市"}
+    assert any(p.startswith("华星光电潍坊基地") for p in invested(full))
+    assert not any(p.startswith("华星光电潍坊基地") for p in invested(cut))
+
+
+def test_a_rule_that_is_no_function_is_refused():
+    from kg.pipeline.relations import RelationExtractor
+    with pytest.raises(TypeError, match="post_chain|must be a function"):
+        RelationExtractor("kg_relations", sentence_rules={"post_chain": "kg.rel.post_chain.v1"})
 
 
 # --- training on the shared gold ---------------------------------------------------------------
@@ -149,14 +223,3 @@ def test_training_learns_the_sample_articles(nlp, shared_dir):
     learned = scores(nlp, test, model, shared_dir / "gold")["oracle"]["relations"]["overall"]
     rules = scores(nlp, test, LinearModel(), shared_dir / "gold")["oracle"]["relations"]["overall"]
     assert learned["f1"] > rules["f1"] and learned["f1"] > 0.3
-
-
-def test_a_section_headings_zone_is_the_nearest_place(extract_text):
-    """Interview series: the zone whose leader a heading introduces holds the section's projects,
-    and the home district is not added besides (the nearest zone only)."""
-    ex = extract_text("本报讯 胶州市召开全市重点项目推进会。\n\n胶州经济技术开发区工委书记张明远——\n\n"
-                      "全力攻坚，推动产业新城崛起\n\n今年开发区将加快推进禾丰智慧物流园、青禾冷链物流中心等项目建设，力争年内投产。")
-    found = {(r.head, r.relation, r.tail) for r in ex.relations}
-    assert ("张明远", "leads", "胶州经济技术开发区") in found
-    assert ("禾丰智慧物流园", "locatedIn", "胶州经济技术开发区") in found
-    assert not {("禾丰智慧物流园", "locatedIn", "胶州"), ("禾丰智慧物流园", "locatedIn", "胶州市")} & found

@@ -9,7 +9,9 @@ Each candidate gets a set of sparse features (types, words between, titles, post
 name structure, lexicon hierarchy, article role of the ends); one logistic model per relation
 (kg/training/relations.py fits them) gives its probability. Post chains (区财政局党组书记、局长李志强
 -> leads 区财政局) and name structure (京东方青岛基地 -> 京东方 invests, locatedIn 青岛) are rules
-whose verdicts are features; without a model they are the output.
+whose verdicts are features; without a model they are the output. Every rule is a registered
+function of kg/pipeline/relation_rules.py that config.cfg lists; this module is the component
+(candidates, features, the model, serialization).
 
 Each relation is a plain tuple `(head, tail, label, role, amount, confidence)` whose ends
 are `(start_char, end_char, entity_type)`; ends that are not in `doc.ents` (an owner inside
@@ -24,7 +26,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import srsly
 from spacy.language import Language
@@ -32,7 +34,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import registry
 
 from kg import lexicon
-from kg.pipeline.entities import HAN, RULES_KEY
+from kg.pipeline.entities import RULES_KEY
 from kg.resolve import canonical_project, norm
 from kg.vocab import Names
 
@@ -49,18 +51,17 @@ SIGNATURES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     Names.invests: (frozenset({Names.Enterprise, Names.Organization, Names.District}), frozenset({Names.Project})),
 }
 MAX_GAP = 80  # characters between two mentions of a sentence-level candidate
-CONNECTOR = re.compile(r"^[、，,（）()\s兼]*$")
-AMOUNT = r"(?:总投资|投资总额|计划投资|投资金额|投资)(?:约|超|达|近|为)?(\d+(?:\.\d+)?)\s*(亿|万)?元"
-AMOUNT_BEFORE = re.compile(AMOUNT + r"(?:的|建设的|打造的)?[“”\"]?$")  # 投资5亿元的|甲项目
-AMOUNT_AFTER = re.compile(r"[^，。；、,;]{0,6}?[，,（(：:]?(?:该项目|项目|其)?" + AMOUNT)  # 甲项目建设，该项目总投资5亿元
 GOVERNMENT_HEAD = re.compile(r"(省|市|区|县|镇|乡|州|旗)长$")
-COMMITTEE_PLACE = re.compile(r"(.+?[省市区县镇乡州旗盟])(?:委|党委|党工委|政府)$")
-GOVERNMENT_POST = re.compile(r"(省|市|区|县|镇|乡|州|旗)长$|秘书长$")  # heads, deputies (副…长) and 秘书长
-COUNTED = re.compile(r"[\d一二三四五六七八九十百千]+(?:个|项|批)")
-LEADER_LIST = re.compile(r"(区|市|县|省|州|旗|镇)(?:委)?领导")
 WORDS = Path(__file__).resolve().parents[1] / "data" / "relation_words.json"
-# the rules' own confidences, where no model is trained (the model's probability otherwise)
-RULE_CONFIDENCE = {"post chain, top post": 0.9, "post chain, other post": 0.8, "name structure": 0.8}
+# the rules' own confidences, where no model is trained (the model's probability otherwise);
+# config.cfg: [components.kg_relations.confidences]
+RULE_CONFIDENCE = {"post_chain_top": 0.9, "post_chain_other": 0.8, "name_structure": 0.8}
+# the rules of kg/pipeline/relation_rules.py, in the order they run (config.cfg lists them)
+SENTENCE_RULES = {"post_chain": "kg.rel.post_chain.v1", "name_structure": "kg.rel.name_structure.v1"}
+ARTICLE_RULES = {"section_zone": "kg.rel.section_zone.v1", "heading_zone": "kg.rel.heading_zone.v1",
+                 "home_places": "kg.rel.home_places.v1", "bare_titles": "kg.rel.bare_titles.v1",
+                 "leader_lists": "kg.rel.leader_lists.v1"}
+FINISHERS = {"amounts": "kg.rel.amounts.v1"}
 
 
 class Rel(NamedTuple):
@@ -158,16 +159,31 @@ class Candidate:
         return max(((model.prob(label, fs), i) for fs, i in self.views), key=lambda pi: pi[0])
 
 
+def _registered(names: dict[str, str]) -> dict[str, Callable]:
+    return {key: registry.misc.get(name)() for key, name in names.items()}
+
+
 class RelationExtractor:
-    def __init__(self, name: str, model: str | None = None, threshold: float = 0.5, heading_nearest: bool = True):
+    """The rule functions come from config.cfg (default: all of kg/pipeline/relation_rules.py)."""
+
+    def __init__(self, name: str, model: str | None = None, threshold: float = 0.5, heading_nearest: bool = True,
+                 sentence_rules: dict[str, Callable] | None = None, article_rules: dict[str, Callable] | None = None,
+                 finishers: dict[str, Callable] | None = None, confidences: dict[str, float] | None = None):
         self.name = name
         self.heading_nearest = heading_nearest
+        self.sentence_rules = list((sentence_rules if sentence_rules is not None else _registered(SENTENCE_RULES)).values())
+        self.article_rules = list((article_rules if article_rules is not None else _registered(ARTICLE_RULES)).values())
+        self.finishers = list((finishers if finishers is not None else _registered(FINISHERS)).values())
+        self.confidences = {**RULE_CONFIDENCE, **(confidences or {})}
+        for rule in (*self.sentence_rules, *self.article_rules, *self.finishers):
+            if not callable(rule):
+                raise TypeError(f"{name}: a rule must be a function (a registered @misc in config.cfg), not {rule!r}")
         self.lex = lexicon.load()
         self.title_re = re.compile("|".join(map(re.escape, sorted(self.lex.titles, key=len, reverse=True))))
         self.default_threshold = threshold
         path = Path(model) if model else DEFAULT_MODEL
         self.model = LinearModel()
-        self.cues: tuple[str, ...] = tuple(relation_words()["cues"])  # until initialize or from_disk
+        self.set_words(relation_words())  # until initialize or from_disk
         if (path / "model.json").exists():
             self.from_disk(path)
         if not Doc.has_extension("relations"):
@@ -177,21 +193,26 @@ class RelationExtractor:
                    words: dict | None = None) -> None:
         """Word lists come in here (config: [initialize.components.kg_relations.words])."""
         if words is not None:
-            self.cues = tuple(words["cues"])
+            self.set_words(words)
 
     # -- serialization (no pickle: the weights and word lists are JSON) ------------------------
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         srsly.write_json(path / "model.json", self.model.to_dict())
-        srsly.write_json(path / "words.json", {"cues": list(self.cues)})
+        srsly.write_json(path / "words.json", self.words)
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> RelationExtractor:
         path = Path(path)
         self.model = LinearModel.from_dict(srsly.read_json(path / "model.json"))
         if (path / "words.json").exists():
-            self.cues = tuple(srsly.read_json(path / "words.json")["cues"])
+            self.set_words(srsly.read_json(path / "words.json"))
         return self
+
+    def set_words(self, words: dict[str, list[str]]) -> None:
+        """The word lists; a list `words` lacks keeps its default (kg/data/relation_words.json)."""
+        self.words = {**relation_words(), **words}
+        self.cues: tuple[str, ...] = tuple(self.words["cues"])
 
     # -- the component -------------------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
@@ -208,7 +229,7 @@ class RelationExtractor:
         """The relations whose probability reaches the label's threshold (the rules' own
         relations where no model is trained)."""
         if not model:
-            return with_amounts(text, rule_rels)
+            return self.finish(text, rule_rels)
         out: list[Rel] = []
         best = {label: {key: c.best(model, label) for key, c in pairs.items()} for label, pairs in cands.items()}
         # an entity found in the zone a section heading opens is not also put in the home district
@@ -233,10 +254,17 @@ class RelationExtractor:
                 role = inst.role if inst else None
                 role = role or next((i.role for i in c.instances if i.role), None)
                 out.append(Rel(head, tail, label, role, None, round(p, 3)))
-        return with_amounts(text, out)
+        return self.finish(text, out)
+
+    def finish(self, text: str, rels: list[Rel]) -> list[Rel]:
+        for finisher in self.finishers:
+            rels = finisher(self, text, rels)
+        return rels
 
     def candidates(self, doc: Doc, text: str | None = None) -> tuple[dict[str, dict[tuple[str, str], Candidate]], list[Rel]]:
         """Candidate pairs per relation with their features, and the rules' own relations."""
+        from kg.pipeline.relation_rules import ArticleContext, SentenceContext
+
         text = doc.text if text is None else text
         sent_spans = list(doc.sents)  # doc.sents builds new Spans on every access
         sents = [(s.start_char, s.end_char) for s in sent_spans]
@@ -248,8 +276,10 @@ class RelationExtractor:
         inner = list(doc.spans.get(RULES_KEY, []))
         by_sent_ents, by_sent_parts = _by_sentence(sent_spans, all_ents), _by_sentence(sent_spans, inner)
         for sent in sent_spans:
-            ents, parts = by_sent_ents.get(sent.start, []), by_sent_parts.get(sent.start, [])
-            rule_rels += self.post_chains(text, sent, ents, parts, bare) + self.name_structure(doc, text, ents, parts, nested)
+            ctx = SentenceContext(self, doc, text, sent, by_sent_ents.get(sent.start, []),
+                                  by_sent_parts.get(sent.start, []), nested, bare)
+            for sentence_rule in self.sentence_rules:
+                rule_rels += sentence_rule(ctx)
         known = {(s.start_char, s.end_char) for s in all_ents + nested}
         for r in rule_rels:  # a place inside a committee's name (胶州 in 胶州市委) that a rule names
             for start, end, label in (r.head, r.tail):
@@ -264,18 +294,8 @@ class RelationExtractor:
         rules = {(r.head[:2], r.tail[:2], r.label): r for r in rule_rels}
 
         cands: dict[str, dict[tuple[str, str], Candidate]] = {label: {} for label in LABELS}
-
-        def candidate(label: str, h: Group, t: Group) -> Candidate | None:
-            if h.key == t.key:
-                return None
-            heads, tails = SIGNATURES[label]
-            if h.type not in heads or t.type not in tails:
-                return None
-            c = cands[label].get((h.key, t.key))
-            if c is None:
-                c = cands[label][(h.key, t.key)] = Candidate(h, t, self.pair_features(text, h, t, places))
-            return c
-
+        article = ArticleContext(self, text, spans, sents, groups, of_span, places, rule_rels, bare, cands)
+        candidate = article.candidate
         # sentence-level pairs
         by_sent: dict[int, list[Span]] = defaultdict(list)
         for s in spans:
@@ -306,68 +326,10 @@ class RelationExtractor:
                             feats = f | {"rule", f"rule_role={last}"} | (
                                 {"rule_gov_head"} if GOVERNMENT_HEAD.search(last) else set())
                         c.instances.append(Instance(feats, ends, rule.role if rule else None))
-        # article-level pairs
-        home, city, province = places.get("home"), places.get("city"), places.get("province")
-        zones = sorted(((s.start_char, of_span[(s.start_char, s.end_char)]) for s in spans if s.label_ == Names.District
-                        and of_span[(s.start_char, s.end_char)] not in (home, city, province)), key=lambda z: z[0])
-        zone_starts = [z[0] for z in zones]
-        headings = []  # 某某区工委书记某某——: a heading that introduces a zone's leader opens its section
-        for r in rule_rels:
-            if r.label in (Names.leads, Names.worksFor) and r.tail[2] == Names.District and r.tail[:2] in of_span:
-                lo, hi = sents[bisect_right(sent_starts, r.tail[0]) - 1]
-                if hi - lo < 60 and not re.search(r"[。！？]", text[lo:hi]):
-                    headings.append((r.tail[0], of_span[r.tail[:2]]))
-        headings.sort(key=lambda h: h[0])
-        heading_starts = [h[0] for h in headings]
+        # article-level pairs: each rule, entity by entity
         for g in groups.values():
-            section = None
-            if g.type != Names.Person and zones:  # the zone named last before it: a section's subject
-                first = g.spans[0].start_char
-                i = bisect_right(zone_starts, first - 1) - 1
-                while i >= 0 and zones[i][1] is g:
-                    i -= 1
-                if i >= 0:
-                    section = zones[i][1]
-                    where = bisect_right(sent_starts, zones[i][0]) - 1
-                    here = bisect_right(sent_starts, first) - 1
-                    lines = text.count("\n", zones[i][0], first)
-                    f = {f"section_sents={_bucket(here - where)}", f"section_lines={_bucket(lines)}",
-                         f"section_mentions={min(len(section.spans), 3)}"}
-                    if section.text.endswith(self.lex.zone_suffixes):
-                        f.add("section_is_zone")
-                    for label in (Names.locatedIn, Names.invests):
-                        c = candidate(label, g, section) if label == Names.locatedIn else candidate(label, section, g)
-                        if c is not None:
-                            c.feats |= f | {"section"}
-            i = bisect_right(heading_starts, g.spans[0].start_char) - 1 if g.type != Names.Person else -1
-            if i >= 0 and headings[i][1] is not g:
-                for label in (Names.locatedIn, Names.invests):
-                    c = candidate(label, g, headings[i][1]) if label == Names.locatedIn else candidate(label, headings[i][1], g)
-                    if c is not None:
-                        c.feats |= {"heading_zone"} | ({"heading_is_section"} if headings[i][1] is section else set())
-            for place in (home, city, province):
-                if place is not None and (c := candidate(Names.locatedIn, g, place)) is not None and section is not None:
-                    c.feats.add("has_section")
-            if home is not None and (c := candidate(Names.invests, home, g)) is not None and section is not None:
-                c.feats.add("has_section")
-            titles = [t for sp in g.spans for t in bare.get((sp.start_char, sp.end_char), [])] \
-                if g.type == Names.Person else []
-            for role, place in (("home", home), ("city", city)):
-                if not titles or place is None:
-                    continue  # 区长某某: the head of the article's own, unnamed place
-                level = {f[-1:] for f in place.forms} | {d.name[-1:] for d in [self.division(place)] if d}
-                for label in (Names.leads, Names.worksFor):
-                    c = candidate(label, g, place)
-                    if c is not None:
-                        c.feats |= {f"bare={t}" for t in titles} | {f"bare_{role}"}
-                        c.feats |= {"bare_gov_head_match" for t in titles if GOVERNMENT_HEAD.search(t) and t[-2] in level}
-                        c.feats |= {"bare_deputy_match" for t in titles if "副" in t and t[-2:-1] in level}
-                        c.article = Instance(set(), (g.end, place.end), "、".join(titles))
-            for level, place in places.get("leaders", {}).get(g.key, []):
-                c = candidate(Names.worksFor, g, place)
-                if c is not None:
-                    c.feats.add(f"leader_list={level}")
-                    c.article = Instance(set(), (g.end, place.end), f"{level}领导")
+            for article_rule in self.article_rules:
+                article_rule(article, g)
         for label in LABELS:
             for c in cands[label].values():
                 c.finish()
@@ -417,7 +379,7 @@ class RelationExtractor:
         return g.division
 
     def article_places(self, text: str, groups: dict[str, Group]) -> dict:
-        """The article's home district, its city and province; leader lists (区领导甲、乙)."""
+        """The article's home district, its city and province, and how it names itself (本区)."""
         lex = self.lex
         districts = [g for g in groups.values() if g.type == Names.District and not g.forms & lex.countries]
         div = self.division
@@ -437,26 +399,7 @@ class RelationExtractor:
         province = max(provinces, key=lambda g: len(g.spans), default=None)
         if city is not None and (city_div := div(city)) is not None and (parent := lex.parent(city_div.name)):
             province = next((g for g in provinces if div(g) == parent), province)
-        out: dict = {"home": home, "city": city, "province": province, "own": own}
-        leaders: dict[str, list[tuple[str, Group]]] = defaultdict(list)
-        people = {norm(g.text): g for g in groups.values() if g.type == Names.Person}
-        for m in LEADER_LIST.finditer(text):
-            level = m.group(1)
-            place = city if level == "市" and not (home and any(f.endswith("市") for f in home.forms)) else home
-            if level == "省":
-                place = province
-            pos = m.end()
-            while place is not None:
-                name = next((p for p in people if text.startswith(p, pos)), None)
-                if name is None:
-                    break
-                leaders[people[name].key].append((level, place))
-                pos += len(name)
-                if text[pos:pos + 1] not in ("、", "，", ","):
-                    break
-                pos += 1
-        out["leaders"] = leaders
-        return out
+        return {"home": home, "city": city, "province": province, "own": own}
 
     def pair_features(self, text: str, h: Group, t: Group, places: dict) -> set[str]:
         """What holds of the two entities wherever they are mentioned."""
@@ -512,7 +455,7 @@ class RelationExtractor:
         between = text[first.end_char:second.start_char]
         f.add("h_first" if first is a else "t_first")
         gap = len(between)
-        f.add(f"gap={_bucket(gap)}")
+        f.add(f"gap={bucket(gap)}")
         if gap <= 8:
             f.add(f"between={between}")
         # the words between with the entities between written as their type: 的[P]、[P]、
@@ -549,159 +492,8 @@ class RelationExtractor:
         f.add(f"t_right={text[b.end_char:b.end_char + 2]}")
         return f
 
-    # -- rules: leads / worksFor from post chains ------------------------------------------
-    def post_chains(self, text: str, sent: Span, ents: list[Span], parts: list[Span] | tuple[()] = (),
-                    bare: dict[tuple[int, int], list[str]] | None = None) -> list[Rel]:
-        """leads / worksFor along each person's chain of posts; `bare` collects the titles that
-        name no body (县长某某, 县委副书记、县长某某): posts of the article's own place."""
-        out: list[Rel] = []
-        places = {(s.start_char, s.end_char) for s in parts if s.label_ == Names.District}
-        people = [e for e in ents if e.label_ == Names.Person]
-        bodies = [e for e in ents if e.label_ in BODIES]
-        chains: dict[int, list[tuple[End | None, str]]] = {}
-        for p in people:
-            items = self._chain(text, sent.start_char, p.start_char, bodies, people)
-            if not items and people.index(p) > 0:
-                prev = people[people.index(p) - 1]
-                if CONNECTOR.match(text[prev.end_char:p.start_char]) and prev.start_char in chains:
-                    items = chains[prev.start_char]  # 区领导甲、乙、丙: the list shares the post
-            if not items:
-                continue
-            chains[p.start_char] = items
-            merged: dict[End | None, list[str]] = {}
-            for body, title in items:
-                if body and body[2] == Names.Organization and GOVERNMENT_HEAD.search(title):
-                    # 胶州市委副书记、市长: the mayor heads the city, not the party committee
-                    place = max(((a, b) for a, b in places if a == body[0] and b < body[1]),
-                                key=lambda ab: ab[1], default=None)
-                    named = COMMITTEE_PLACE.match(text, body[0], body[1])
-                    if place is None and named and named.end(1) - body[0] >= 3:
-                        place = (body[0], named.end(1))  # 青禾市委 -> 青禾市
-                    if place is None and bare is not None and text[body[0]] in "区市县镇乡州旗" \
-                            and body[1] - body[0] <= 3:
-                        bare.setdefault((p.start_char, p.end_char), []).append(title)
-                        continue  # 县委副书记、县长: the head of the (unnamed) county
-                    body = (place[0], place[1], Names.District) if place else body
-                if body is None and bare is not None and GOVERNMENT_POST.search(title):
-                    bare.setdefault((p.start_char, p.end_char), []).append(title)
-                merged.setdefault(body, []).append(title)
-            for body, titles in merged.items():
-                if body is None:
-                    continue
-                top = any(t in self.lex.top_titles for t in titles)
-                out.append(Rel((p.start_char, p.end_char, Names.Person), body, Names.leads if top else Names.worksFor,
-                               "、".join(titles), None,
-                               RULE_CONFIDENCE["post chain, top post" if top else "post chain, other post"]))
-        return out
 
-    def _chain(self, text: str, lo: int, person: int, bodies: list[Span],
-               people: list[Span] | tuple[()] = ()) -> list[tuple[End | None, str]]:
-        """Walk left from a person over titles and bodies joined only by connectors. Past
-        another person (集团董事长甲、副总经理乙) only that person's body is taken: 乙's post is
-        at the body named for 甲, not 甲's title."""
-        items: list[tuple[int, int, str, End | None]] = []  # start, end, kind, body
-        pos = person
-        crossed = False
-        while pos > lo:
-            title = next((m for m in self.title_re.finditer(text, max(lo, pos - 8), pos) if m.end() == pos), None)
-            body = next((b for b in bodies if b.end_char == pos), None)
-            other = next((p for p in people if p.end_char == pos), None) if items else None
-            if body is not None:
-                items.append((body.start_char, pos, "body", (body.start_char, body.end_char, body.label_)))
-                pos = body.start_char
-                if crossed:
-                    break
-            elif other is not None and not crossed and items[-1][2] == "title":
-                crossed = True
-                pos = other.start_char
-            elif title is not None:
-                if not crossed:
-                    items.append((title.start(), pos, "title", None))
-                pos = title.start()
-            elif text[pos - 1] in "）)" and items and (open_ := max(text.rfind("（", lo, pos), text.rfind("(", lo, pos))) > lo \
-                    and pos - open_ <= 25 and not any(b.start_char > open_ and b.end_char < pos for b in bodies
-                                                      if self.title_re.match(text, b.end_char)):
-                pos = open_  # an aside in brackets, e.g. 区工商联（民营经济发展局）: its name's alias
-            else:
-                gap = re.match(r"[、，,（）()\s兼]+$", text[max(lo, pos - 1):pos])
-                if gap and (items or text[pos - 1] in "）)"):
-                    pos -= 1
-                    continue
-                break
-        if not items or items[0][2] != "title":
-            return []
-        chain: list[tuple[End | None, str]] = []
-        current: End | None = None
-        for start, end, kind, end_of_body in reversed(items):
-            if kind == "body":
-                current = end_of_body
-            else:
-                chain.append((current, text[start:end]))
-        return chain
-
-    # -- rules: locatedIn / invests from the shape of a name -------------------------------
-    def name_structure(self, doc: Doc, text: str, ents: list[Span], inner: list[Span],
-                       nested: list[Span]) -> list[Rel]:
-        out: list[Rel] = []
-        for e in ents:
-            if e.label_ not in (Names.Project, Names.District):
-                continue
-            end = (e.start_char, e.end_char, e.label_)
-            parts = [s for s in inner if e.start_char <= s.start_char and s.end_char <= e.end_char
-                     and (s.start_char, s.end_char) != (e.start_char, e.end_char)]
-            base_end = e.start_char + len(canonical_project(text[e.start_char:e.end_char])) \
-                if e.label_ == Names.Project else e.end_char
-            starts = {s.start_char for s in parts if s.label_ == Names.District}
-            # the NER's cut inside a name is a guess: it names an owner only up to a place name
-            owner = max((s for s in parts if s.start_char == e.start_char and s.end_char < base_end
-                         and s.label_ in (Names.Organization, Names.Enterprise)
-                         and (s.kb_id_ != "ner" or s.end_char in starts)), key=len, default=None)
-            places = [s for s in parts if s.label_ == Names.District and text[s.start_char:s.end_char] not in self.lex.countries
-                      and (owner is None or s.start_char >= owner.end_char)]
-            if e.label_ == Names.Project and owner is None and places and places[0].start_char - e.start_char >= 2:
-                head = text[e.start_char:places[0].start_char]  # 京东方青岛基地 -> 京东方
-                if re.fullmatch(f"[{HAN}“”]+", head) and head not in self.lex.divisions:
-                    kind = Names.Organization if re.search(r"大学|学院|院$|所$|中心$", head) else Names.Enterprise
-                    owner = doc.char_span(e.start_char, places[0].start_char, kind, alignment_mode="expand")
-            if owner is not None and e.label_ == Names.Project:
-                nested.append(owner)
-                out.append(Rel((owner.start_char, owner.end_char, owner.label_), end, Names.invests, None, None,
-                               RULE_CONFIDENCE["name structure"]))
-            for place in places:
-                if place.end_char - place.start_char < 2:
-                    continue
-                nested.append(place)
-                out.append(Rel(end, (place.start_char, place.end_char, Names.District), Names.locatedIn, None, None,
-                               RULE_CONFIDENCE["name structure"]))
-        return out
-
-def with_amounts(text: str, rels: list[Rel]) -> list[Rel]:
-    """An amount goes on the invests relations of the one project it precedes or follows
-    ("投资5亿元的甲项目，投资0.6亿元的乙项目"); a total over several projects goes nowhere."""
-    amounts: dict[tuple[int, int], int | None] = {}
-    for r in rels:
-        if r.label == Names.invests and r.tail[:2] not in amounts:
-            amounts[r.tail[:2]] = project_amount(text, r.tail[0], r.tail[1])
-    return [r._replace(amount=amounts.get(r.tail[:2])) if r.label == Names.invests and r.amount is None else r
-            for r in rels]
-
-
-def project_amount(text: str, start: int, end: int) -> int | None:
-    """The amount written right before (投资5亿元的|甲) or right after (甲|项目，总投资5亿元) one
-    project mention, within its clause; None where the clause counts projects (总投资…的3个项目)."""
-    clause_start = max(text.rfind(c, 0, start) for c in "，。；！？\n、：") + 1
-    before = text[clause_start:start]
-    m = AMOUNT_BEFORE.search(before)
-    if m and not COUNTED.search(before[m.end():]):
-        return yuan(m.group(1), m.group(2))
-    in_list = clause_start > 0 and text[clause_start - 1] == "、"  # 甲、乙，总投资5亿元: the list's total
-    m = None if in_list else AMOUNT_AFTER.match(text, end, min(len(text), end + 30))
-    if m and not COUNTED.search(text[end:m.start(1)]):
-        return yuan(m.group(1), m.group(2))
-    return None
-
-
-def _bucket(n: int) -> str:
+def bucket(n: int) -> str:
     return "0" if n == 0 else "1" if n == 1 else "2-3" if n <= 3 else "4-7" if n <= 7 else \
         "8-15" if n <= 15 else "16-31" if n <= 31 else "32+"
 
@@ -732,8 +524,16 @@ def relation_words(path: str | None = None) -> dict[str, list[str]]:
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
+def _config(names: dict[str, str]) -> dict[str, dict[str, str]]:
+    return {key: {"@misc": name} for key, name in names.items()}
+
+
 @Language.factory("kg_relations", requires=["doc.ents", "doc.sents"], assigns=["doc._.relations"],
-                  default_config={"model": None, "threshold": 0.5, "heading_nearest": True})
-def make_relations(nlp: Language, name: str, model: str | None, threshold: float,
-                   heading_nearest: bool) -> RelationExtractor:
-    return RelationExtractor(name, model, threshold, heading_nearest)
+                  default_config={"model": None, "threshold": 0.5, "heading_nearest": True,
+                                  "sentence_rules": _config(SENTENCE_RULES), "article_rules": _config(ARTICLE_RULES),
+                                  "finishers": _config(FINISHERS), "confidences": RULE_CONFIDENCE})
+def make_relations(nlp: Language, name: str, model: str | None, threshold: float, heading_nearest: bool,
+                   sentence_rules: dict[str, Any], article_rules: dict[str, Any],
+                   finishers: dict[str, Any], confidences: dict[str, float]) -> RelationExtractor:
+    return RelationExtractor(name, model, threshold, heading_nearest, sentence_rules, article_rules, finishers,
+                             confidences)
