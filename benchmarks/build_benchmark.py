@@ -74,6 +74,8 @@ def in_process(target, *args) -> dict:
         p = mp.get_context("spawn").Process(target=target, args=(*args, out))
         p.start()
         p.join()
+        if p.exitcode:
+            raise SystemExit(f"{target.__name__} failed with exit code {p.exitcode}")
         return dict(out)
 
 

@@ -189,7 +189,8 @@ def _exporters(formats: Sequence[str] | None) -> dict[str, Exporter]:
 
 
 def export(extractions: list[Extraction], out: Path, formats: Sequence[str] | None = None,
-           schema: Schema | None = None, title: str = "zhkg", report: BuildReport | None = None) -> BuildReport:
+           schema: Schema | None = None, title: str = "zhkg", report: BuildReport | None = None,
+           html_max_nodes: int = 2000) -> BuildReport:
     """Merge `extractions` into one graph and write it with each exporter named in `formats`
     (default: every one in kg.export). Entity and relation types are checked against `schema`
     (default: the ontology in use): an undeclared one raises kg.schema.SchemaError."""
@@ -202,7 +203,7 @@ def export(extractions: list[Extraction], out: Path, formats: Sequence[str] | No
     with report.timed("merge"):
         kgraph = graph.merge(extractions)
     with report.timed("project"):
-        views = Views(kgraph, graph.to_rdf(kgraph, schema), graph.to_networkx(kgraph), schema, title)
+        views = Views(kgraph, graph.to_rdf(kgraph, schema), graph.to_networkx(kgraph), schema, title, html_max_nodes)
     with publish.staging(Path(out)) as stage:  # all files or none: see kg/publish.py
         for name in formats or registry:
             with report.timed(name):
@@ -218,7 +219,8 @@ def build(corpus: Path, out: Path, *, nlp: Language | None = None, segmenter: st
           pkuseg_model: Path | None = None, model: str | None = None, jobs: int = 1,
           max_bytes: int = 20_000_000, cache: bool = True, store: Path | None = None,
           formats: Sequence[str] | None = None, schema: Schema | None = None, title: str | None = None,
-          progress: Callable[[Iterable], Iterable] | None = None, follow_symlinks: bool = False) -> BuildReport:
+          progress: Callable[[Iterable], Iterable] | None = None, follow_symlinks: bool = False,
+          html_max_nodes: int = 2000) -> BuildReport:
     """The whole build: extract every article under `corpus` (reusing OUT/.cache unless
     cache=False), merge, write every export into `out`, and with `store` load graph.ttl into
     an on-disk SPARQL store. Bad arguments raise BuildError before anything is extracted; a
@@ -256,7 +258,7 @@ def build(corpus: Path, out: Path, *, nlp: Language | None = None, segmenter: st
     report.failures, report.cached, report.articles = result.failures, result.cached, len(result.extractions)
     if not result.extractions:
         return report
-    export(result.extractions, out, formats, schema, title or f"zhkg — {corpus.name}", report)
+    export(result.extractions, out, formats, schema, title or f"zhkg — {corpus.name}", report, html_max_nodes)
     if store is not None:
         with report.timed("store"):
             try:

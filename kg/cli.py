@@ -15,7 +15,8 @@ from pathlib import Path
 
 EXAMPLES = {
     "build": "example:\n  kg build examples/corpus --out output/\n"
-             "  kg build news/ --out out/ --segmenter jieba --jobs 2",
+             "  kg build news/ --out out/ --segmenter jieba --jobs 2\n"
+             "  kg build /shared/news --out /shared/out --scheduler tcp://10.0.0.5:8786",
     "extract": "example:\n  kg extract examples/corpus --out output/json\n  kg extract article.txt --out json/",
     "evaluate": "example:\n  kg evaluate --gold ../shared/gold examples/corpus\n"
                 "  kg evaluate --gold gold/ corpus/ --json",
@@ -86,16 +87,43 @@ def _report(failures: list) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     from kg import api
     from kg.schema import SchemaError
+    if args.scheduler:
+        return _build_on_cluster(args)
     try:
         report = api.build(args.path, args.out, segmenter=args.segmenter, pkuseg_model=args.pkuseg_model,
                            model=args.model, jobs=args.jobs, max_bytes=args.max_bytes, cache=not args.no_cache,
-                           store=args.store, progress=_progress(args.command), follow_symlinks=args.follow_symlinks)
+                           store=args.store, progress=_progress(args.command), follow_symlinks=args.follow_symlinks,
+                           html_max_nodes=args.html_max_nodes)
     except (api.BuildError, SchemaError) as err:
         raise UsageError(str(err)) from err
     if report.articles:
         print(report.summary())
     if report.store_triples is not None:
         print(f"store: {report.store_triples} triples in {args.store}/")
+    return _report(report.failures)
+
+
+def _build_on_cluster(args: argparse.Namespace) -> int:
+    """The bounded-memory build (kg.stream) with its tasks on a Dask cluster."""
+    from kg.ingest import IngestError
+    from kg.sparql import store
+    from kg.stream.build import build
+    from kg.stream.cluster import ClusterError
+    if not args.path.exists():
+        raise UsageError(f"{args.path}: no such file or folder")
+    pipeline = {"model": args.model} if args.model else {
+        "segmenter": args.segmenter, "pkuseg_model": str(args.pkuseg_model) if args.pkuseg_model else None}
+    try:
+        if args.store:
+            store.check_target(args.store)
+        report = build(args.path, args.out, jobs=args.jobs, cache=not args.no_cache, max_bytes=args.max_bytes,
+                       html_max_nodes=args.html_max_nodes, store=args.store, scheduler=args.scheduler,
+                       pipeline=pipeline)
+    except (ClusterError, IngestError, store.StoreError) as err:
+        raise UsageError(str(err)) from err
+    if report.articles:
+        print(f"{report.articles} articles ({report.cached} from cache) -> {report.entities} entities, "
+              f"{report.relations} relations, {report.triples} triples in {args.out}/")
     return _report(report.failures)
 
 
@@ -257,6 +285,11 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output)")
     b.add_argument("--no-cache", action="store_true",
                    help="re-extract every article (default: reuse OUT/.cache for unchanged articles)")
+    b.add_argument("--html-max-nodes", type=_positive(int), default=2000, metavar="N",
+                   help="graph.html shows the N most connected entities and the edges among them (default: 2000)")
+    b.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on a Dask cluster: a scheduler address (tcp://host:8786), or `local` for a "
+                        "LocalCluster of --jobs workers; the workers must see PATH and --out at the same paths")
     b.add_argument("--store", type=Path, help="also load the graph into an on-disk SPARQL store folder "
                                              "(for kg query / kg serve on big graphs)")
     e = command("extract", "Write one JSON per article, in the gold format of ANNOTATION.md.", cmd_extract)

@@ -101,6 +101,29 @@ def qualified_name(e: Entity, ex: Extraction) -> str | None:
     return place + (e.name[len(m.group(1)):] if place.endswith(m.group(1)) else e.name)
 
 
+@dataclass(frozen=True)
+class MergeName:
+    """How one of an article's entities enters the cross-article merge."""
+    label: str              # the node's name if it founds one: qualified (大渡口区委) or as in the text
+    key: str                # the normalised name it merges on, and its IRI's (区委@article if unplaced)
+    joins: tuple[str, ...]  # normalised aliases by which it joins a node already known
+
+
+def merge_names(ex: Extraction) -> list[MergeName]:
+    """Each of `ex.entities`' MergeName, in order. A function of the article alone: the in-memory
+    merge and kg.stream (which stores it in the article's record) both take it from here."""
+    out = []
+    for e in ex.entities:
+        qualified = qualified_name(e, ex)
+        if qualified == "":  # an unknown place's 区委: never merged across articles
+            out.append(MergeName(e.name, norm(f"{e.name}@{ex.article.doc_id}"), ()))
+            continue
+        label = qualified or e.name
+        joins = tuple(norm(a) for a in e.aliases if len(norm(a)) > 2 and not RELATIVE.match(a))
+        out.append(MergeName(label, norm(label), joins))
+    return out
+
+
 def merge(extractions: list[Extraction]) -> KnowledgeGraph:
     """Entities of one type with one normalised name (or a name equal to another's alias) become
     one node. A relative name (区委, 市政府, 区财政局) is first qualified by the article's place
@@ -110,21 +133,12 @@ def merge(extractions: list[Extraction]) -> KnowledgeGraph:
     nodes: dict[URIRef, Node] = {}
     local: dict[tuple[str, str], URIRef] = {}   # (doc_id, entity name) -> node
     for ex in extractions:
-        for e in ex.entities:
-            qualified = qualified_name(e, ex)
-            name = qualified or e.name
-            iri: URIRef | None
-            if qualified == "":  # an unknown place's 区委: never merged across articles
-                key = (e.type, f"{norm(e.name)}@{ex.article.doc_id}")
-                iri = names.get(key) or entity_iri(e.type, f"{e.name}@{ex.article.doc_id}")
-            else:
-                key = (e.type, norm(name))
-                iri = names.get(key) or next((names[(e.type, norm(a))] for a in e.aliases
-                                              if (e.type, norm(a)) in names and len(norm(a)) > 2
-                                              and not RELATIVE.match(a)), None)
-                iri = iri or entity_iri(e.type, name)
+        for e, m in zip(ex.entities, merge_names(ex)):
+            key = (e.type, m.key)
+            iri = names.get(key) or next((names[(e.type, a)] for a in m.joins if (e.type, a) in names), None) \
+                or entity_iri(e.type, m.key)
             if iri not in nodes:
-                nodes[iri] = Node(iri, e.type, name)
+                nodes[iri] = Node(iri, e.type, m.label)
             names.setdefault(key, iri)
             node = nodes[iri]
             node.aliases |= {a for a in [*e.aliases, e.name] if norm(a) != norm(node.name)}

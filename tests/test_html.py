@@ -211,6 +211,35 @@ def test_large_graph_writes_quickly(big_html: tuple[Path, float]) -> None:
     assert elapsed < 30, f"write_html took {elapsed:.1f}s for 2,000 nodes / 5,000 edges"
 
 
+def test_big_graph_is_capped_to_the_most_connected(tmp_path: Path) -> None:
+    g = random_graph(600, 1500)
+    out = tmp_path / "capped.html"
+    write_html(g, out, max_nodes=100)
+    data = page_data(out.read_text(encoding="utf-8"))
+    shown = {n["id"] for n in data["nodes"]}
+    assert len(shown) == 100
+    assert min(g.degree(v) for v in shown) >= max(g.degree(v) for v in g if v not in shown)
+    assert {(e["from"], e["to"]) for e in data["edges"]} == {(u, v) for u, v in g.edges() if u in shown and v in shown}
+    assert data["meta"]["cap"] == {"nodes": 100, "edges": len(data["edges"]), "total_nodes": 600, "total_edges": 1500}
+    # a graph under the cap is drawn whole and says nothing about a cap
+    write_html(g, out, max_nodes=600)
+    assert "cap" not in page_data(out.read_text(encoding="utf-8"))["meta"]
+
+
+def test_dense_hubs_keep_their_most_confident_edges() -> None:
+    from kg.export.html import cap
+    g = random_graph(60, 1500)
+    rng = random.Random(5)
+    for _u, _v, d in g.edges(data=True):
+        d["confidence"] = rng.choice([0.5, 0.6, 0.7, 0.8, 0.9])
+    shown = cap(g, 30, max_edges=50)
+    assert shown.number_of_nodes() == 30 and shown.number_of_edges() == 50
+    kept = {(u, v, k) for u, v, k in shown.edges(keys=True)}
+    dropped = [d["confidence"] for u, v, k, d in g.subgraph(shown.nodes).edges(keys=True, data=True)
+               if (u, v, k) not in kept]
+    assert min(d["confidence"] for _u, _v, d in shown.edges(data=True)) >= max(dropped)
+
+
 # --- headless Chromium ---------------------------------------------------------------------
 CHROMIUM = find_chromium()
 needs_chromium = pytest.mark.skipif(
@@ -328,3 +357,16 @@ def test_browser_large_graph_2000_nodes(big_html: tuple[Path, float], browser: B
     finally:
         page.close()
 
+
+
+@needs_chromium
+def test_browser_capped_page_says_what_it_shows(tmp_path: Path, browser: Browser) -> None:
+    out = tmp_path / "capped.html"
+    write_html(random_graph(600, 1500), out, max_nodes=100)
+    page = load(browser, out)
+    try:
+        note = page.eval("(e => e.hidden ? '' : e.innerText)(document.getElementById('cap'))")
+        assert "100" in note and "600" in note and "1,500" in note and "most connected" in note
+        assert_clean(page)
+    finally:
+        page.close()

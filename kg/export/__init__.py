@@ -28,6 +28,7 @@ class Views:
     nx: nx.MultiDiGraph
     schema: Schema
     title: str = "zhkg"
+    html_max_nodes: int = 2000   # graph.html shows this many of the most connected entities
 
 
 Exporter = Callable[[Views, Path], list[Path]]

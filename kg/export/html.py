@@ -6,29 +6,34 @@ with `<`, `>`, `&` and U+2028/2029 escaped, and the page turns it into DOM text 
 """
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import numbers
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import networkx as nx
 import numpy as np
 import pyvis
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 from markupsafe import Markup
-from pyvis.network import Network
 
 from kg.export import Views, exporter
 from kg.export.files import write_text
 from kg.schema import Schema, load
 
+T = TypeVar("T")
 ASSETS = Path(__file__).parent / "assets"
 TEMPLATE = "zhkg_template.html"
 FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif'
 OTHER = ("#9c9c9c", "其他")  # a node whose type the schema does not know
+MAX_NODES = 2000   # default cap: a browser draws this many nodes smoothly
+EDGES_PER_NODE = 3  # and at most this many edges a node on average
 SMALL = 500        # below: networkx spring layout + a short in-browser stabilisation
 MAX_TIP_SOURCES = 3
+MAX_PAGE_SOURCES = 20  # a hub is named in thousands of sentences; the page lists the first few
 SEED = 7
 
 
@@ -115,15 +120,15 @@ def _layout(nodes: list[str], pairs: list[tuple[str, str]]) -> dict[str, tuple[i
     return {v: (int(round(px)), int(round(py))) for v, (px, py) in zip(nodes, xy)}
 
 
-def _node_tip(iri: str, kind: str, zh: str, label: str, aliases: list[str], sources: list[dict]) -> str:
+def _node_tip(iri: str, kind: str, zh: str, label: str, aliases: list[str], sources: list[dict], total: int) -> str:
     lines = [label, f"{zh} {kind}"]
     if aliases:
         lines.append("别名 aliases: " + "、".join(aliases))
     lines.append(iri)
     for s in sources[:MAX_TIP_SOURCES]:
         lines.append(f"[{s.get('doc', '')}] {_clip(str(s.get('sentence', '')))}")
-    if len(sources) > MAX_TIP_SOURCES:
-        lines.append(f"… +{len(sources) - MAX_TIP_SOURCES}")
+    if total > MAX_TIP_SOURCES:
+        lines.append(f"… +{total - MAX_TIP_SOURCES}")
     return "\n".join(lines)
 
 
@@ -173,9 +178,36 @@ def _environment(meta: dict[str, Any]) -> Environment:
     return env
 
 
-def build_network(graph: nx.MultiDiGraph, title: str = "zhkg", schema: Schema | None = None) -> Network:
-    """The pyvis Network for `graph`, with our template; nothing is written. Type colours,
-    Chinese names and the legend's order come from the schema (default: the ontology in use)."""
+def cap(graph: nx.MultiDiGraph, max_nodes: int, max_edges: int | None = None) -> nx.MultiDiGraph:
+    """The `max_nodes` most connected nodes (ties: smaller id first) and the edges among them, at
+    most `max_edges` (default EDGES_PER_NODE × max_nodes) of them, the most confident first:
+    hubs are densely linked, and a page of 100,000 edges is no overview."""
+    max_edges = EDGES_PER_NODE * max_nodes if max_edges is None else max_edges
+    if graph.number_of_nodes() <= max_nodes and graph.number_of_edges() <= max_edges:
+        return graph
+    keep = sorted(graph.nodes, key=lambda v: (-graph.degree(v), str(v)))[:max_nodes]
+    shown = nx.MultiDiGraph()
+    shown.add_nodes_from((v, graph.nodes[v]) for v in keep)
+    edges = graph.subgraph(keep).edges(keys=True, data=True)
+    shown.add_edges_from(strongest(edges, max_edges, lambda e: (e[3].get("confidence"), e[0], e[1], e[2])))
+    return shown
+
+
+def strongest(edges: Iterable[T], n: int, key: Callable[[T], tuple]) -> list[T]:
+    """The `n` edges of highest confidence; ties by the rest of `key` (ends, relation), for a
+    page that does not depend on input order. `key` gives (confidence, *tie-breakers)."""
+    def order(e: T) -> tuple:
+        conf, *rest = key(e)
+        return (-(_number(conf) or 0.0), *map(str, rest))
+    return heapq.nsmallest(n, edges, key=order)
+
+
+def page(graph: nx.MultiDiGraph, title: str = "zhkg", total: tuple[int, int] | None = None,
+         schema: Schema | None = None) -> str:
+    """The HTML page for `graph`. `total` = (nodes, edges) of the whole graph when `graph` is a
+    capped view of it: the page then says how much it shows. Type colours, Chinese names and the
+    legend's order come from the schema (default: the ontology in use). Node and edge records are
+    built directly (pyvis's add_node/add_edge scan a list per call); pyvis supplies the vis-network files."""
     schema = schema or load()
     types = {t.name: (t.color, t.label("zh")) for t in schema.entities.values()}
     relations = {r.name: r.label("zh") for r in schema.relations.values()}
@@ -186,8 +218,7 @@ def build_network(graph: nx.MultiDiGraph, title: str = "zhkg", schema: Schema | 
     pos = _layout([str(v) for v in nodes], pairs)
     small = len(nodes) < SMALL
 
-    net = Network(height="100%", width="100%", directed=True, notebook=False,
-                  cdn_resources="in_line", heading=title)
+    records: list[dict[str, Any]] = []
     labels: dict[str, str] = {}
     for v in nodes:
         d, iri = graph.nodes[v], str(v)
@@ -195,45 +226,51 @@ def build_network(graph: nx.MultiDiGraph, title: str = "zhkg", schema: Schema | 
         kind = raw_kind if raw_kind in types else "Other"
         label = str(d.get("label") or iri.rsplit("/", 1)[-1])
         aliases = [str(a) for a in d.get("aliases") or [] if str(a) != label]
+        all_sources = [s for s in d.get("sources") or [] if isinstance(s, dict)]
         sources = [{"doc": str(s.get("doc", "")), "sentence": str(s.get("sentence", ""))}
-                   for s in d.get("sources") or [] if isinstance(s, dict)]
+                   for s in all_sources[:MAX_PAGE_SOURCES]]
+        n_sources = int(d.get("sources_total", len(all_sources)))  # set when the caller pre-clipped them
         labels[iri] = label
         x, y = pos[iri]
-        # explicit colour, no `group`: pyvis drops `color` when a group is set
-        net.add_node(iri, label=label, color=types.get(kind, OTHER)[0],
-                     size=round(8 + 4 * math.sqrt(graph.degree(v)), 1), x=x, y=y,
-                     title=_node_tip(iri, raw_kind, types.get(kind, OTHER)[1], label, aliases, sources),
-                     kind=kind, aliases=aliases, sources=sources)
+        # explicit colour, no `group`: vis drops `color` when a group is set
+        records.append({"id": iri, "label": label, "shape": "dot", "color": types.get(kind, OTHER)[0],
+                        "size": round(8 + 4 * math.sqrt(graph.degree(v)), 1), "x": x, "y": y,
+                        "title": _node_tip(iri, raw_kind, types.get(kind, OTHER)[1], label, aliases, sources,
+                                           n_sources),
+                        "kind": kind, "aliases": aliases, "sources": sources, "sources_total": n_sources})
+    links: list[dict[str, Any]] = []
     parallel: dict[tuple[str, str], int] = {}
     for i, (u, v, _key, d) in enumerate(edges):
         su, sv = str(u), str(v)
         rel = str(d.get("relation", ""))
-        extra: dict[str, Any] = {}
+        link: dict[str, Any] = {"from": su, "to": sv, "arrows": "to", "id": f"e{i}", "label": rel,
+                                "title": _edge_tip(labels[su], labels[sv], d, relations.get(rel, "")),
+                                "relation": rel, "role": str(d.get("role") or ""), "amount": _amount(d.get("amount")),
+                                "confidence": _number(d.get("confidence")), "doc": str(d.get("doc") or ""),
+                                "sentence": str(d.get("sentence") or "")}
         k = parallel[(su, sv)] = parallel.get((su, sv), -1) + 1
         if k:  # fan out parallel edges so each label stays readable
-            extra["smooth"] = {"enabled": True, "type": "curvedCW", "roundness": 0.15 * k}
-        net.add_edge(su, sv, id=f"e{i}", label=rel, title=_edge_tip(labels[su], labels[sv], d, relations.get(rel, "")),
-                     relation=rel, role=str(d.get("role") or ""), amount=_amount(d.get("amount")),
-                     confidence=_number(d.get("confidence")), doc=str(d.get("doc") or ""),
-                     sentence=str(d.get("sentence") or ""), **extra)
-    net.options = _options(small)
-    meta = {"title": title,
-            "types": [{"key": t, "color": c, "zh": zh} for t, (c, zh) in types.items()]
-            + [{"key": "Other", "color": OTHER[0], "zh": OTHER[1]}],
-            "relations": relations, "physics": small}
-    net.templateEnv = _environment(meta)
-    net.path = TEMPLATE
-    return net
+            link["smooth"] = {"enabled": True, "type": "curvedCW", "roundness": 0.15 * k}
+        links.append(link)
+    meta: dict[str, Any] = {"title": title,
+                            "types": [{"key": t, "color": c, "zh": zh} for t, (c, zh) in types.items()]
+                            + [{"key": "Other", "color": OTHER[0], "zh": OTHER[1]}],
+                            "relations": relations, "physics": small}
+    if total is not None and (total[0] > len(records) or total[1] > len(links)):
+        meta["cap"] = {"nodes": len(records), "edges": len(links), "total_nodes": total[0], "total_edges": total[1]}
+    template = _environment(meta).get_template(TEMPLATE)
+    return template.render(nodes=records, edges=links, options=json.dumps(_options(small)))
 
 
-def write_html(graph: nx.MultiDiGraph, path: Path, title: str = "zhkg", schema: Schema | None = None) -> None:
-    """Write the interactive view of `graph` to `path`, atomically (kg.export.files)."""
-    # generate_html is what Network.write_html renders; we write it ourselves for an explicit
-    # UTF-8 encoding and an atomic replace (write_html opens the target with the locale encoding).
-    write_text(Path(path), build_network(graph, title, schema).generate_html())
+def write_html(graph: nx.MultiDiGraph, path: Path, title: str = "zhkg", schema: Schema | None = None,
+               max_nodes: int = MAX_NODES) -> None:
+    """Write the interactive view of `graph` to `path`, atomically (kg.export.files); a graph of
+    more than `max_nodes` nodes shows its most connected ones, and the page says so."""
+    total = (graph.number_of_nodes(), graph.number_of_edges())
+    write_text(Path(path), page(cap(graph, max_nodes), title, total, schema))
 
 
 @exporter("html")
 def export_html(views: Views, out: Path) -> list[Path]:
-    write_html(views.nx, out / "graph.html", title=views.title, schema=views.schema)
+    write_html(views.nx, out / "graph.html", title=views.title, schema=views.schema, max_nodes=views.html_max_nodes)
     return [out / "graph.html"]
