@@ -99,7 +99,7 @@ class Resolver:
                 short = self.add_form(inner, key)
                 self.union(short, key)
             elif self.lex.divisions.get(inner) is None and not re.search(r"\d", inner) and not (
-                    norm(inner) in self.types and self.types[norm(inner)].most_common(1)[0][0] == "District"):
+                    norm(inner) in self.types and self.types[norm(inner)].most_common(1)[0][0] == Names.District):
                 # 桂林（灵川）…: a place in brackets is where, not another name
                 full = self.add_form(m.text + par.group(0), key)
                 self.union(key, full)

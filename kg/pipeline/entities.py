@@ -649,7 +649,7 @@ CONFIDENCE = {"suffix": 0.9, "title": 0.9, "byline": 0.9, "speaker": 0.9, "divis
 
 
 @Language.factory("kg_entities", assigns=["doc.ents", "doc.spans"],
-                  default_config={"label_map": {"PERSON": "Person", "GPE": "District", "ORG": "Organization"},
+                  default_config={"label_map": {"PERSON": Names.Person, "GPE": Names.District, "ORG": Names.Organization},
                                   "rules": RULES, "filters": FILTERS, "nested": NESTED,
                                   "confidence": CONFIDENCE})
 def make_entities(nlp: Language, name: str, label_map: dict[str, str], rules: dict[str, str],

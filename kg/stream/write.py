@@ -31,7 +31,7 @@ from kg.graph import ID, RECORD_KINDS, _hash, article_iri, entity_iri
 from kg.schema import load as load_schema
 from kg.stream.merge import EntityTable, MergedEdge, MergedNode, kept_relations, local_nodes
 from kg.stream.records import Record
-from kg.vocab import KG
+from kg.vocab import KG, Names
 
 
 @lru_cache(maxsize=1)
@@ -95,7 +95,7 @@ def article_triples(record: Record, table: EntityTable) -> list[str]:
     if record["date"]:
         out.append(f"{art} {DATE} {_text(record['date'])}{_STRING} .\n")
     for name in record["reporters"]:
-        out.append(f"{art} {K['reporter']} {_iri(entity_iri('Person', name))} .\n")
+        out.append(f"{art} {K['reporter']} {_iri(entity_iri(Names.Person, name))} .\n")
     # mention and evidence nodes, as kg.graph._ev_node makes them
     local = local_nodes(record, table)
     nodes: dict[str, tuple[int, int, int, str | None]] = {}

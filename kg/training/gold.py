@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kg.ingest import read_article
 from kg.pipeline.ner import chunks
+from kg.vocab import Names
 
 Span = tuple[int, int, str]  # start, end (exclusive), label
 
@@ -57,10 +58,10 @@ def owner_examples(gold_files: list[Path]) -> Iterator[tuple[str, list[Span]]]:
     which the flat labelling of the article (the project wins) cannot teach."""
     for path in gold_files:
         entities = json.loads(path.read_text("utf-8"))["entities"]
-        owners = sorted(((f, e["type"]) for e in entities if e["type"] in ("Enterprise", "Organization")
+        owners = sorted(((f, e["type"]) for e in entities if e["type"] in (Names.Enterprise, Names.Organization)
                          for f in [e["name"], *(e.get("aliases") or [])]), key=lambda ft: -len(ft[0]))
         for e in entities:
-            if e["type"] != "Project":
+            if e["type"] != Names.Project:
                 continue
             for form in dict.fromkeys([e["name"], *(e.get("aliases") or [])]):
                 head = next(((f, t) for f, t in owners if form.startswith(f) and len(f) < len(form)), None)

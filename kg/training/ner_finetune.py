@@ -26,8 +26,9 @@ from kg import evaluate
 from kg.training import gold as gold_data
 from kg.training import ner as public
 from kg.training import silver
+from kg.vocab import Names
 
-LABELS = ("Person", "District", "Organization", "Enterprise", "Project")
+LABELS = (Names.Person, Names.District, Names.Organization, Names.Enterprise, Names.Project)
 Examples = list[tuple[str, list[public.Span]]]
 SILVER_DEV = 500
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from kg.training.ner import _ENTERPRISE_HINT, _ORG_HINT, Span, _is_place
+from kg.vocab import Names
 
 RAW = ("testing/pku_test.utf8", "testing/msr_test.utf8")
 
@@ -25,13 +26,13 @@ def label(words: list[tuple[str, str]]) -> tuple[str, list[Span], list[tuple[int
     for word, tag in words:
         start, pos = pos, pos + len(word)
         if tag == "PER" and len(word) >= 2:
-            spans.append((start, pos, "Person"))
+            spans.append((start, pos, Names.Person))
         elif tag == "LOC" and _is_place(word):
-            spans.append((start, pos, "District"))
+            spans.append((start, pos, Names.District))
         elif tag == "ORG" and _ENTERPRISE_HINT.search(word):
-            spans.append((start, pos, "Enterprise"))
+            spans.append((start, pos, Names.Enterprise))
         elif tag == "ORG" and _ORG_HINT.search(word):
-            spans.append((start, pos, "Organization"))
+            spans.append((start, pos, Names.Organization))
         elif tag in ("ORG", "nz", "PER"):
             missing.append((start, pos))
     return "".join(w for w, _ in words), spans, missing
