@@ -30,10 +30,16 @@ from kg.vocab import Names
 HAN = r"\u4e00-\u9fff"
 RULES_KEY = "kg_rules"
 
-STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "ad")  # jieba POS that end a name
+STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "ad", "i")  # jieba POS that end a name
 GENERIC_TAIL = r"(建设|布局|部署|发展|水平|精神|格局|特色化|体系|机制|模式|方法|清单|工作)$|^(深化|推进|加快|全面|准确|紧紧)"
 COUNT_AFTER = re.compile(r"(?:共|合计|总计)?[\d一二三四五六七八九十百]+(?:个|项|批)")
 DIVISION_END = re.compile("管理区|[市县镇乡村州盟旗]")
+BODY_PAIR = re.compile(r"委(?=[区市县省镇乡州旗]?(?:人民)?(?:政府|人大|政协)$)")
+# a news outlet in a source line, a dateline or a byline: 来源：某某网, 某某日报讯, 某某报记者
+OUTLET_END = r"(?:日报|晚报|报|网|在线|客户端|新闻|电视台|app|APP)"
+OUTLET_RES = (re.compile(rf"来源[：:]\s*([^\s/.·，。|（(：:]{{1,10}}?{OUTLET_END})"),
+              re.compile(rf"(?m)^[\s【]*([^\s【】/，。（(：:]{{1,10}}?{OUTLET_END})(?=[^\s，。]{{0,10}}讯)"),
+              re.compile(rf"(?:^|[/\s，。（(])([^\s/，。、（(：:]{{1,8}}?{OUTLET_END})(?=(?:全媒体)?记者)"))
 NAME_TAGS = ("ns", "nr", "nz", "n", "nt", "j")
 PUNCT_END = set("，。；：！？、,.;:!?）)”\n ")
 
@@ -122,7 +128,7 @@ class EntityRules:
 
     def _set_raw(self, raw: dict) -> None:
         self.raw = raw
-        for attr in ("lex", "words", "_suffix_re", "_lexicon_matcher", "_name_res", "_title_re"):
+        for attr in ("lex", "words", "_suffix_re", "_lexicon_matcher", "_name_res", "_title_re", "_post_end_re"):
             self.__dict__.pop(attr, None)  # rebuilt from the new word lists on first use
 
     def initialize(self, get_examples=None, *, nlp: Language | None = None, lexicon_data: dict | None = None) -> None:
@@ -169,6 +175,12 @@ class EntityRules:
         surname = "|".join(sorted(self.lex.surnames, key=len, reverse=True))
         return (re.compile(rf"(?:{surname})[{HAN}]{{1,2}}"),
                 re.compile(rf"(?m)^[　 ]*((?:{surname})[{HAN}]{{1,2}})[：:]"))
+
+    @cached_property
+    def _post_end_re(self) -> re.Pattern:
+        """A word that ends in a post (区委书记, 副县长): no name runs back over it."""
+        posts = [t for t in self.lex.titles if len(t) >= 2 and (t in self.lex.top_titles or t.startswith("副"))]
+        return re.compile(f"(?:{'|'.join(map(re.escape, sorted(posts, key=len, reverse=True)))})$")
 
     @cached_property
     def _title_re(self) -> re.Pattern:
@@ -221,6 +233,11 @@ class EntityRules:
                     break
             if word == "“":
                 break
+            if word == "中" and kept and (i == 0 or words[i - 1][1] != "vn" and words[i - 1][1].startswith(("v", "p", "c", "x", "w"))):
+                kept.insert(0, (word, flag))  # 落户中云街道, 与中新控股: 中 heads the name (not 工作中)
+                continue
+            if kept and self._post_end_re.search(word):
+                break  # 区委书记某某来到某某日报: a name never runs back over a post
             if re.fullmatch(r"第[\d一二三四五六七八九十百]+[届次期]", word):
                 if i > 0 and words[i - 1][0] in ("区", "市", "省", "县", "镇"):
                     kept[:0] = [words[i - 1], (word, "n")]  # 区第三届人大…委员会
@@ -239,6 +256,10 @@ class EntityRules:
         while kept and (kept[0][1] in ("v", "ad", "d", "vd") or kept[0][0] in self.words.leading_verbs):
             kept.pop(0)
         start = end - sum(len(w) for w, _ in kept)
+        while start < end and text[start] in "年月日" and start > 0 and re.match(r"[\d一二三四五六七八九十]", text[start - 1]):
+            start += 1  # 2023年某县产业园, 18日某某保税区: the date is no part of the name
+            if text[start:start + 1] in self.words.governors:
+                start += 1  # 8月经某某: the date ran into a one-character governor (经, 在, 于)
         if text.startswith("访", start) and (start == 0 or text[start - 1] in "—-－ 　\n"):
             start += 1  # ——访某某: the interview marker
         while start < end and re.match(r"[（）()”]", text[start]):
@@ -266,6 +287,8 @@ class EntityRules:
             if not self._suffix_is_word(text, s, e):
                 continue  # 举办, 开好局: the suffix is part of a verb phrase
             start = self.left_extend(text, s, body=label == Names.Organization)
+            if label == Names.Organization and (pair := BODY_PAIR.search(text[start:e])):
+                start += pair.end()  # 市委市政府: two bodies side by side; this one is the second
             prefix = text[start:s]
             if not prefix:
                 continue
@@ -274,6 +297,8 @@ class EntityRules:
                 continue
             if suffix in ("项目", "工程") and (self._place_only(prefix) or COUNT_AFTER.match(text, e)):
                 continue  # 某县项目4个: the place's projects, counted, not one named project
+            if suffix in self.words.needs_name and self._generic_tail(prefix):
+                continue  # 某县产业项目, 一季度重点项目: a kind of project, not one named project
             if len(suffix) == 1 and not (prefix in ("区", "市", "省", "县") or len(prefix) >= 2):
                 continue
             if label in (Names.Organization, Names.District) and (prefix in self.words.generic or self._generic(prefix)):
@@ -295,6 +320,20 @@ class EntityRules:
                 e = self._phase_end(text, e)
             out.append((start, e, label))
         return out
+
+    def outlet_cands(self, text: str) -> list[Found]:
+        """News outlets named where an article gives its source (来源：某某网, 某某日报讯,
+        某某报全媒体记者), then every mention of those names: an outlet is a body, not a company."""
+        names = set()
+        for pattern in OUTLET_RES:
+            for m in pattern.finditer(text):
+                name = re.sub(r"讯$", "", m.group(1))
+                if len(name) >= 2 and not name.startswith(("本报", "本网", "本台")):
+                    names.add(name)
+        found = []
+        for name in sorted(names, key=len, reverse=True):
+            found += [(m.start(), m.end(), Names.Organization) for m in re.finditer(re.escape(name), text)]
+        return found
 
     def _place_only(self, prefix: str) -> bool:
         """A division and nothing else: 某县, 青岛市."""
@@ -361,6 +400,10 @@ class EntityRules:
     def _generic(self, prefix: str) -> bool:
         words = [w.word for w in self._posseg.cut(prefix)]
         return all(w in self.words.generic or re.fullmatch(r"[\d一二三四五六七八九十百千万亿]+", w) for w in words)
+
+    def _generic_tail(self, prefix: str) -> bool:
+        words = [w.word for w in self._posseg.cut(prefix)]
+        return bool(words) and words[-1] in self.words.generic
 
     @staticmethod
     def _built(text: str, start: int) -> bool:
@@ -463,6 +506,12 @@ def suffix_rule() -> Rule:
     """A name by its ending (…产业园 Project, …局 Organization, …有限公司 Enterprise, …街道 District),
     extended left over the words of the name."""
     return lambda r, doc: r.suffix_cands(doc.text)
+
+
+@registry.misc("kg.entities.outlet.v1")
+def outlet_rule() -> Rule:
+    """News outlets where the article gives its source: 来源：某某网, 某某日报讯, 某某报记者."""
+    return lambda r, doc: r.outlet_cands(doc.text)
 
 
 @registry.misc("kg.entities.division.v1")
@@ -638,13 +687,14 @@ def lexicon_data(path: str | None = None) -> dict:
 
 RULES = {"ner": "kg.entities.ner.v1", "lexicon": "kg.entities.lexicon.v1", "suffix": "kg.entities.suffix.v1",
          "title": "kg.entities.person_after_title.v1", "byline": "kg.entities.byline.v1",
-         "speaker": "kg.entities.speaker.v1", "division": "kg.entities.division.v1"}
+         "speaker": "kg.entities.speaker.v1", "division": "kg.entities.division.v1",
+         "outlet": "kg.entities.outlet.v1"}
 FILTERS = {name: f"kg.entities.filter.{name}.v1"
            for name in ("form", "country_phrase", "ner_plural", "ner_person", "ner_phrase", "ner_company", "ner_place", "ner_body")}
 FILTERS["ner_person"] = "kg.entities.filter.ner_person.v2"  # chosen over v1: see README, Quality
 NESTED = {"owner": "kg.entities.owner.v1"}
 # kg/config.cfg repeats these defaults; `nlp.add_pipe("kg_entities")` alone gets them too
-CONFIDENCE = {"suffix": 0.9, "title": 0.9, "byline": 0.9, "speaker": 0.9, "division": 0.85, "ner": 0.8,
+CONFIDENCE = {"suffix": 0.9, "title": 0.9, "byline": 0.9, "speaker": 0.9, "outlet": 0.9, "division": 0.85, "ner": 0.8,
               "owner": 0.8, "lexicon": 0.7}
 
 
