@@ -34,12 +34,13 @@ STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "
 GENERIC_TAIL = r"(建设|布局|部署|发展|水平|精神|格局|特色化|体系|机制|模式|方法|清单|工作)$|^(深化|推进|加快|全面|准确|紧紧)"
 COUNT_AFTER = re.compile(r"(?:共|合计|总计)?[\d一二三四五六七八九十百]+(?:个|项|批)")
 DIVISION_END = re.compile("管理区|[市县镇乡村州盟旗]")
+CAPACITY = r"万?(?:吨|千瓦|兆瓦|台|套|平方米|亩|件|辆)"
 BODY_PAIR = re.compile(r"委(?=[区市县省镇乡州旗]?(?:人民)?(?:政府|人大|政协)$)")
 # a news outlet in a source line, a dateline or a byline: 来源：某某网, 某某日报讯, 某某报记者
-OUTLET_END = r"(?:日报|晚报|报|网|在线|客户端|新闻|电视台|app|APP)"
-OUTLET_RES = (re.compile(rf"来源[：:]\s*([^\s/.·，。|（(：:]{{1,10}}?{OUTLET_END})"),
-              re.compile(rf"(?m)^[\s【]*([^\s【】/，。（(：:]{{1,10}}?{OUTLET_END})(?=[^\s，。]{{0,10}}讯)"),
-              re.compile(rf"(?:^|[/\s，。（(])([^\s/，。、（(：:]{{1,8}}?{OUTLET_END})(?=(?:全媒体)?记者)"))
+OUTLET_END = r"(?:新闻网|日报|晚报|在线|客户端|新闻|电视台|报|网|app|APP)"  # longer first: 某某新闻网
+OUTLET_RES = (re.compile(rf"来源[：:]\s*([{HAN}A-Za-z0-9·]{{1,10}}?{OUTLET_END})"),
+              re.compile(rf"(?m)(?:^|/)[\s【]*([{HAN}A-Za-z0-9·]{{1,10}}?{OUTLET_END})(?=[^\s，。]{{0,10}}讯)"),
+              re.compile(rf"(?<![{HAN}A-Za-z0-9·])([{HAN}A-Za-z0-9·]{{1,8}}?{OUTLET_END})(?=(?:全媒体)?记者)"))
 NAME_TAGS = ("ns", "nr", "nz", "n", "nt", "j")
 PUNCT_END = set("，。；：！？、,.;:!?）)”\n ")
 
@@ -233,8 +234,9 @@ class EntityRules:
                     break
             if word == "“":
                 break
-            if word == "中" and kept and (i == 0 or words[i - 1][1] != "vn" and words[i - 1][1].startswith(("v", "p", "c", "x", "w"))):
-                kept.insert(0, (word, flag))  # 落户中云街道, 与中新控股: 中 heads the name (not 工作中)
+            if word == "中" and kept and (i == 0 or words[i - 1][0] in self.words.governors
+                                          or words[i - 1][1] != "vn" and words[i - 1][1].startswith(("v", "p", "c", "x", "w"))):
+                kept.insert(0, (word, "head"))  # 落户中云街道, 与中新控股: 中 heads the name (not 工作中)
                 continue
             if kept and self._post_end_re.search(word):
                 break  # 区委书记某某来到某某日报: a name never runs back over a post
@@ -251,9 +253,12 @@ class EntityRules:
                     or flag.startswith(STOP_FLAGS)
                     or word in self.words.measures
                     or re.fullmatch(r"\d+[个大项家所条批类]?|[一二三四五六七八九十百千万两几多]+[个大项家所条批类]", word)):
+                if re.fullmatch(r"[\d.]+", word) and kept and re.match(CAPACITY, kept[0][0]):
+                    kept.insert(0, (word, flag))  # 年产30万吨…: a capacity is part of a project's name
+                    continue
                 break
             kept.insert(0, (word, flag))
-        while kept and (kept[0][1] in ("v", "ad", "d", "vd") or kept[0][0] in self.words.leading_verbs):
+        while kept and (kept[0][1] in ("v", "ad", "d", "vd") or kept[0][0] in self.words.leading_verbs) and kept[0][1] != "head":
             kept.pop(0)
         start = end - sum(len(w) for w, _ in kept)
         while start < end and text[start] in "年月日" and start > 0 and re.match(r"[\d一二三四五六七八九十]", text[start - 1]):
@@ -262,7 +267,7 @@ class EntityRules:
                 start += 1  # 8月经某某: the date ran into a one-character governor (经, 在, 于)
         if text.startswith("访", start) and (start == 0 or text[start - 1] in "—-－ 　\n"):
             start += 1  # ——访某某: the interview marker
-        while start < end and re.match(r"[（）()”]", text[start]):
+        while start < end and re.match(r"[（）()”暨]", text[start]):
             start += 1
         return start
 
@@ -286,7 +291,8 @@ class EntityRules:
                 continue
             if not self._suffix_is_word(text, s, e):
                 continue  # 举办, 开好局: the suffix is part of a verb phrase
-            start = self.left_extend(text, s, body=label == Names.Organization)
+            # a project's name may lead with its company's full name: 某某科技有限公司年产…生产线
+            start = self.left_extend(text, s, limit=32 if label == Names.Project else 20, body=label == Names.Organization)
             if label == Names.Organization and (pair := BODY_PAIR.search(text[start:e])):
                 start += pair.end()  # 市委市政府: two bodies side by side; this one is the second
             prefix = text[start:s]
@@ -399,7 +405,7 @@ class EntityRules:
 
     def _generic(self, prefix: str) -> bool:
         words = [w.word for w in self._posseg.cut(prefix)]
-        return all(w in self.words.generic or re.fullmatch(r"[\d一二三四五六七八九十百千万亿]+", w) for w in words)
+        return all(w in self.words.generic or re.fullmatch(r"[\d一二三四五六七八九十百千万亿]+[座个批家所]?", w) for w in words)
 
     def _generic_tail(self, prefix: str) -> bool:
         words = [w.word for w in self._posseg.cut(prefix)]
