@@ -34,7 +34,11 @@ STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "
 GENERIC_TAIL = r"(建设|布局|部署|发展|水平|精神|格局|特色化|体系|机制|模式|方法|清单|工作)$|^(深化|推进|加快|全面|准确|紧紧)"
 COUNT_AFTER = re.compile(r"(?:共|合计|总计)?[\d一二三四五六七八九十百]+(?:个|项|批)")
 DIVISION_END = re.compile("管理区|[市县镇乡村州盟旗]")
-CAPACITY = r"万?(?:吨|千瓦|兆瓦|台|套|平方米|亩|件|辆)"
+CAPACITY = r"万?(?:吨|千瓦|兆瓦|台|套|平方米|立方米|亩|件|辆)"
+# a list of projects: 甲、乙和丙等(3个)(重点)项目; 项目12项，具体为：甲、乙、丙。
+_ITEM = r"[^、，,。；;：:\s“”]{2,30}"
+PROJECT_LISTS = (re.compile(rf"((?:{_ITEM}、)+{_ITEM}(?:和{_ITEM})?)等(?:\d+|[一二三四五六七八九十]+)?个?(?:重点|重大)?项目"),
+                 re.compile(rf"项目[^。；：:]{{0,12}}[：:]((?:{_ITEM}、)+{_ITEM})(?=[。；])"))
 BODY_PAIR = re.compile(r"委(?=[区市县省镇乡州旗]?(?:人民)?(?:政府|人大|政协)$)")
 # a news outlet in a source line, a dateline or a byline: 来源：某某网, 某某日报讯, 某某报记者
 OUTLET_END = r"(?:新闻网|日报|晚报|在线|客户端|新闻|电视台|报|网|app|APP)"  # longer first: 某某新闻网
@@ -341,6 +345,29 @@ class EntityRules:
             found += [(m.start(), m.end(), Names.Organization) for m in re.finditer(re.escape(name), text)]
         return found
 
+    def project_list_cands(self, text: str) -> list[Found]:
+        """Every item of a list that the text calls projects (甲、乙和丙等项目; 项目…：甲、乙、丙。),
+        with its own trailing 项目/工程 left on (the resolver keeps the short form too)."""
+        out: list[Found] = []
+        for pattern in PROJECT_LISTS:
+            for m in pattern.finditer(text):
+                pos, items = m.start(1), m.group(1).split("、")
+                last = re.fullmatch(r"(.{2,})和(.{2,})", items[-1])  # 乙和丙 (not 和美固废)
+                items[-1:] = [last.group(1), "和", last.group(2)] if last else items[-1:]
+                for k, item in enumerate(items):
+                    start, end = pos, pos + len(item.removesuffix("等"))
+                    pos += len(item) + (item != "和" and k + 1 < len(items) and items[k + 1] != "和")
+                    if item == "和":
+                        continue
+                    # 相继实施甲、投资2亿元的乙: the list starts at 甲, an item after its last 的
+                    start = self.left_extend(text, end, limit=32) if k == 0 else start + item.rfind("的") + 1
+                    name = text[start:end]
+                    core = re.sub(r"(?:项目|工程)$", "", name)  # 重点项目 is no name; 某某工程 is
+                    if len(core) >= 2 and "等" not in name and not self._generic(core) \
+                            and name not in self.lex.divisions and not self._title_re.search(name):
+                        out.append((start, end, Names.Project))
+        return out
+
     def _place_only(self, prefix: str) -> bool:
         """A division and nothing else: 某县, 青岛市."""
         return prefix in self.lex.divisions or re.fullmatch(f"[{HAN}]{{1,6}}(?:省|市|县|区|镇|乡|村|州|盟|旗)", prefix) is not None
@@ -520,6 +547,12 @@ def outlet_rule() -> Rule:
     return lambda r, doc: r.outlet_cands(doc.text)
 
 
+@registry.misc("kg.entities.project_list.v1")
+def project_list_rule() -> Rule:
+    """Items of a list the text calls projects: 甲、乙和丙等项目 (names with no telltale ending)."""
+    return lambda r, doc: r.project_list_cands(doc.text)
+
+
 @registry.misc("kg.entities.division.v1")
 def division_rule() -> Rule:
     """A division by its level's ending after a short proper name: 云岭州, 红柳旗, 石门镇, 李家村."""
@@ -694,13 +727,14 @@ def lexicon_data(path: str | None = None) -> dict:
 RULES = {"ner": "kg.entities.ner.v1", "lexicon": "kg.entities.lexicon.v1", "suffix": "kg.entities.suffix.v1",
          "title": "kg.entities.person_after_title.v1", "byline": "kg.entities.byline.v1",
          "speaker": "kg.entities.speaker.v1", "division": "kg.entities.division.v1",
-         "outlet": "kg.entities.outlet.v1"}
+         "outlet": "kg.entities.outlet.v1", "project_list": "kg.entities.project_list.v1"}
 FILTERS = {name: f"kg.entities.filter.{name}.v1"
            for name in ("form", "country_phrase", "ner_plural", "ner_person", "ner_phrase", "ner_company", "ner_place", "ner_body")}
 FILTERS["ner_person"] = "kg.entities.filter.ner_person.v2"  # chosen over v1: see README, Quality
 NESTED = {"owner": "kg.entities.owner.v1"}
 # kg/config.cfg repeats these defaults; `nlp.add_pipe("kg_entities")` alone gets them too
 CONFIDENCE = {"suffix": 0.9, "title": 0.9, "byline": 0.9, "speaker": 0.9, "outlet": 0.9, "division": 0.85, "ner": 0.8,
+              "project_list": 0.95,
               "owner": 0.8, "lexicon": 0.7}
 
 
