@@ -33,6 +33,7 @@ RULE_CASES: dict[str, list[tuple[str, set[tuple[str, str]], set[str]]]] = {
         ("2023年青川县产业项目、一季度重点项目观摩。", set(), {"青川县产业项目", "一季度重点项目", "年青川县产业项目"}),
         ("建成世界一流科技园和百座公园。", set(), {"世界一流科技园", "百座公园"}),
         ("引进世界顶级应用大学。", set(), {"世界顶级应用大学"}),
+        ("青川投资集团总经理钱林到石门调研。", {("青川投资集团", "Enterprise")}, {"集团"}),
     ],
     "project_list": [
         ("相继实施河道清淤、湿地修复和环湖步道等项目。",
@@ -79,6 +80,10 @@ FILTER_CASES: dict[str, list[tuple[str, str, str, str, bool]]] = {
     "country_phrase": [("讲好中国故事", "中国", "District", "lexicon", False),
                        ("中国钱币博物馆", "中国", "District", "ner", False),
                        ("代表团访问中国，", "中国", "District", "lexicon", True), ("中国和法国", "中国", "District", "ner", True)],
+    "place_in_name": [("山东投资集团总经理", "山东", "District", "lexicon", False),
+                      ("青岛规划设计院专家", "青岛", "District", "lexicon", False),
+                      ("在山东调研", "山东", "District", "lexicon", True),
+                      ("山东青岛某某公司", "山东青岛某某公司", "Enterprise", "suffix", True)],
     "ner_plural": [("百强企业", "百强企业", "Enterprise", "ner", False),
                    ("华远公司", "华远公司", "Enterprise", "ner", True)],
     "ner_person": [("高标准推进", "高标准", "Person", "ner", False), ("张志远说", "张志远", "Person", "ner", True),

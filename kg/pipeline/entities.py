@@ -34,6 +34,7 @@ STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "
 GENERIC_TAIL = r"(建设|布局|部署|发展|水平|精神|格局|特色化|体系|机制|模式|方法|清单|工作)$|^(深化|推进|加快|全面|准确|紧紧)"
 COUNT_AFTER = re.compile(r"(?:共|合计|总计)?[\d一二三四五六七八九十百]+(?:个|项|批)")
 DIVISION_END = re.compile("管理区|[市县镇乡村州盟旗]")
+COMPANY_TRADES = ("投资", "建设", "发展", "开发", "控股", "实业", "置业", "建工")  # governors elsewhere
 CAPACITY = r"万?(?:吨|千瓦|兆瓦|台|套|平方米|立方米|亩|件|辆)"
 # a list of projects: 甲、乙和丙等(3个)(重点)项目; 项目12项，具体为：甲、乙、丙。
 _ITEM = r"[^、，,。；;：:\s“”]{2,30}"
@@ -211,7 +212,7 @@ class EntityRules:
             bounds.add(pos)
         return start in bounds and end in bounds
 
-    def left_extend(self, text: str, end: int, limit: int = 20, body: bool = False) -> int:
+    def left_extend(self, text: str, end: int, limit: int = 20, body: bool = False, company: bool = False) -> int:
         """Start of the name ending at `end`: walk left over words until a governing word,
         punctuation, a function word (jieba POS) or a phase marker ends it; then drop
         leading verbs (推动…, 擦亮…): a name does not start with one."""
@@ -241,6 +242,9 @@ class EntityRules:
             if word == "中" and kept and (i == 0 or words[i - 1][0] in self.words.governors
                                           or words[i - 1][1] != "vn" and words[i - 1][1].startswith(("v", "p", "c", "x", "w"))):
                 kept.insert(0, (word, "head"))  # 落户中云街道, 与中新控股: 中 heads the name (not 工作中)
+                continue
+            if company and word in COMPANY_TRADES and not kept:
+                kept.insert(0, (word, flag))  # 某某投资集团, 某某建设有限公司: the trade is in the name
                 continue
             if kept and self._post_end_re.search(word):
                 break  # 区委书记某某来到某某日报: a name never runs back over a post
@@ -296,7 +300,8 @@ class EntityRules:
             if not self._suffix_is_word(text, s, e):
                 continue  # 举办, 开好局: the suffix is part of a verb phrase
             # a project's name may lead with its company's full name: 某某科技有限公司年产…生产线
-            start = self.left_extend(text, s, limit=32 if label == Names.Project else 20, body=label == Names.Organization)
+            start = self.left_extend(text, s, limit=32 if label == Names.Project else 20, body=label == Names.Organization,
+                                     company=label == Names.Enterprise)
             if label == Names.Organization and (pair := BODY_PAIR.search(text[start:e])):
                 start += pair.end()  # 市委市政府: two bodies side by side; this one is the second
             prefix = text[start:s]
@@ -632,6 +637,17 @@ def country_phrase_filter() -> Filter:
     return keep
 
 
+@registry.misc("kg.entities.filter.place_in_name.v1")
+def place_in_name_filter() -> Filter:
+    """A place that runs on, without a break, into a company's or institute's ending heads that
+    name (某省投资集团, 某市规划设计院, 某地总部): no District of its own (ANNOTATION.md)."""
+    def keep(r: EntityRules, text: str, c: Cand) -> bool:
+        if c.label != Names.District or c.source not in ("lexicon", "ner"):
+            return True
+        return not re.match(rf"[{HAN}]{{0,8}}?(?:集团|公司|总部|研究院|设计院|银行)", text[c.end:c.end + 14])
+    return keep
+
+
 @registry.misc("kg.entities.filter.ner_plural.v1")
 def ner_plural_filter() -> Filter:
     """A body or company from the NER is no count or class of them (…企业, 百强, 10家)."""
@@ -729,7 +745,7 @@ RULES = {"ner": "kg.entities.ner.v1", "lexicon": "kg.entities.lexicon.v1", "suff
          "speaker": "kg.entities.speaker.v1", "division": "kg.entities.division.v1",
          "outlet": "kg.entities.outlet.v1", "project_list": "kg.entities.project_list.v1"}
 FILTERS = {name: f"kg.entities.filter.{name}.v1"
-           for name in ("form", "country_phrase", "ner_plural", "ner_person", "ner_phrase", "ner_company", "ner_place", "ner_body")}
+           for name in ("form", "country_phrase", "place_in_name", "ner_plural", "ner_person", "ner_phrase", "ner_company", "ner_place", "ner_body")}
 FILTERS["ner_person"] = "kg.entities.filter.ner_person.v2"  # chosen over v1: see README, Quality
 NESTED = {"owner": "kg.entities.owner.v1"}
 # kg/config.cfg repeats these defaults; `nlp.add_pipe("kg_entities")` alone gets them too
