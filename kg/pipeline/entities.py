@@ -269,8 +269,8 @@ class EntityRules:
         while kept and (kept[0][1] in ("v", "ad", "d", "vd") or kept[0][0] in self.words.leading_verbs) and kept[0][1] != "head":
             kept.pop(0)
         start = end - sum(len(w) for w, _ in kept)
-        while start < end and text[start] in "年月日" and start > 0 and re.match(r"[\d一二三四五六七八九十]", text[start - 1]):
-            start += 1  # 2023年某县产业园, 18日某某保税区: the date is no part of the name
+        while start < end and text[start] in "年月日层栋" and start > 0 and re.match(r"[\d一二三四五六七八九十]", text[start - 1]):
+            start += 1  # 2023年某县产业园, 18日某某保税区, 9层办公楼: a date or count is no part of the name
             if text[start:start + 1] in self.words.governors:
                 start += 1  # 8月经某某: the date ran into a one-character governor (经, 在, 于)
         if text.startswith("访", start) and (start == 0 or text[start - 1] in "—-－ 　\n"):
@@ -307,8 +307,9 @@ class EntityRules:
             prefix = text[start:s]
             if not prefix:
                 continue
-            if label == Names.Project and suffix not in self.words.buildings and (self._generic(prefix) or suffix in self.words.needs_name
-                                       and not self._specific(prefix)):
+            bare = re.sub(r"^[区市县镇乡省]", "", prefix)  # 县行政大楼: a relative marker names nothing
+            if label == Names.Project and (bare and self._generic(bare) or suffix not in self.words.buildings
+                                           and suffix in self.words.needs_name and not self._specific(prefix)):
                 continue
             if suffix in ("项目", "工程") and (self._place_only(prefix) or COUNT_AFTER.match(text, e)):
                 continue  # 某县项目4个: the place's projects, counted, not one named project
