@@ -35,6 +35,9 @@ GENERIC_TAIL = r"(建设|布局|部署|发展|水平|精神|格局|特色化|体
 COUNT_AFTER = re.compile(r"(?:共|合计|总计)?[\d一二三四五六七八九十百]+(?:个|项|批)")
 DIVISION_END = re.compile("管理区|[市县镇乡村州盟旗]")
 COMPANY_TRADES = ("投资", "建设", "发展", "开发", "控股", "实业", "置业", "建工")  # governors elsewhere
+# a list of companies: 甲、乙等(一大批)企业; 甲集团、乙、丙公司 (two items or more with a company's ending)
+COMPANY_LIST = re.compile(r"((?:[^、，,。；;：:\s“”]{2,12}、)+[^、，,。；;：:\s“”等]{2,12})"
+                          r"(等[^，。；、]{0,10}?(?:企业|巨头|公司|集团|龙头))?")
 CAPACITY = r"万?(?:吨|千瓦|兆瓦|台|套|平方米|立方米|亩|件|辆)"
 # a list of projects: 甲、乙和丙等(3个)(重点)项目; 项目12项，具体为：甲、乙、丙。
 _ITEM = r"[^、，,。；;：:\s“”]{2,30}"
@@ -374,6 +377,35 @@ class EntityRules:
                         out.append((start, end, Names.Project))
         return out
 
+    def company_list_cands(self, text: str) -> list[Found]:
+        """Short names in a list of companies: 甲、乙等(一批)企业 / 巨头, or a list in which two
+        items or more end like companies (甲集团、乙、丙有限公司) — brand names with no ending."""
+        out: list[Found] = []
+        for m in COMPANY_LIST.finditer(text):
+            items = m.group(1).split("、")
+            firms = sum(item.endswith(self.lex.enterprise_suffixes) for item in items)
+            if not (m.group(2) or firms >= 2):
+                continue
+            pos = m.start(1)
+            for k, item in enumerate(items):
+                start, end = pos, pos + len(item)
+                pos = end + 1
+                if k == 0:  # 集聚了甲, 配套甲: the list starts at 甲
+                    start = self.left_extend(text, end, limit=12)
+                    for w in self._posseg.cut(text[start:end]):
+                        if w.flag.startswith(("n", "j", "eng")) or end - start - len(w.word) < 2:
+                            break
+                        start += len(w.word)
+                name = text[start:end]
+                if lexicon.dictionary_tag(name) in ("v", "vn", "a", "d", "ad", "an"):
+                    continue  # 数据生产、流通、应用: common words, not brands
+                core = next((name[:-len(x)] for x in self.lex.enterprise_suffixes if name.endswith(x)), name)
+                if 2 <= len(name) <= 8 and not (core and self._generic(core)) and name not in self.lex.divisions \
+                        and not name.endswith(self.lex.org_suffixes + self.lex.project_suffixes + self.lex.zone_suffixes) \
+                        and not self._title_re.search(name):
+                    out.append((start, end, Names.Enterprise))
+        return out
+
     def _place_only(self, prefix: str) -> bool:
         """A division and nothing else: 某县, 青岛市."""
         return prefix in self.lex.divisions or re.fullmatch(f"[{HAN}]{{1,6}}(?:省|市|县|区|镇|乡|村|州|盟|旗)", prefix) is not None
@@ -557,6 +589,12 @@ def outlet_rule() -> Rule:
 def project_list_rule() -> Rule:
     """Items of a list the text calls projects: 甲、乙和丙等项目 (names with no telltale ending)."""
     return lambda r, doc: r.project_list_cands(doc.text)
+
+
+@registry.misc("kg.entities.company_list.v1")
+def company_list_rule() -> Rule:
+    """Short company names in a list of companies: 甲、乙等企业 (brand names with no ending)."""
+    return lambda r, doc: r.company_list_cands(doc.text)
 
 
 @registry.misc("kg.entities.division.v1")
@@ -744,14 +782,15 @@ def lexicon_data(path: str | None = None) -> dict:
 RULES = {"ner": "kg.entities.ner.v1", "lexicon": "kg.entities.lexicon.v1", "suffix": "kg.entities.suffix.v1",
          "title": "kg.entities.person_after_title.v1", "byline": "kg.entities.byline.v1",
          "speaker": "kg.entities.speaker.v1", "division": "kg.entities.division.v1",
-         "outlet": "kg.entities.outlet.v1", "project_list": "kg.entities.project_list.v1"}
+         "outlet": "kg.entities.outlet.v1", "project_list": "kg.entities.project_list.v1",
+         "company_list": "kg.entities.company_list.v1"}
 FILTERS = {name: f"kg.entities.filter.{name}.v1"
            for name in ("form", "country_phrase", "place_in_name", "ner_plural", "ner_person", "ner_phrase", "ner_company", "ner_place", "ner_body")}
 FILTERS["ner_person"] = "kg.entities.filter.ner_person.v2"  # chosen over v1: see README, Quality
 NESTED = {"owner": "kg.entities.owner.v1"}
 # kg/config.cfg repeats these defaults; `nlp.add_pipe("kg_entities")` alone gets them too
 CONFIDENCE = {"suffix": 0.9, "title": 0.9, "byline": 0.9, "speaker": 0.9, "outlet": 0.9, "division": 0.85, "ner": 0.8,
-              "project_list": 0.95,
+              "project_list": 0.95, "company_list": 0.85,
               "owner": 0.8, "lexicon": 0.7}
 
 
