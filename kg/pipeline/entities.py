@@ -34,6 +34,7 @@ STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "
 GENERIC_TAIL = r"(建设|布局|部署|发展|水平|精神|格局|特色化|体系|机制|模式|方法|清单|工作)$|^(深化|推进|加快|全面|准确|紧紧)"
 COUNT_AFTER = re.compile(r"(?:共|合计|总计)?[\d一二三四五六七八九十百]+(?:个|项|批)")
 DIVISION_END = re.compile("管理区|[市县镇乡村州盟旗]")
+RELATIVE = ("区", "市", "县", "省", "镇", "乡", "州", "旗")  # a level standing for "this …" (县委 = this county's)
 COMPANY_TRADES = ("投资", "建设", "发展", "开发", "控股", "实业", "置业", "建工")  # governors elsewhere
 # a list of companies: 甲、乙等(一大批)企业; 甲集团、乙、丙公司 (two items or more with a company's ending)
 COMPANY_LIST = re.compile(r"((?:[^、，,。；;：:\s“”]{2,12}、)+[^、，,。；;：:\s“”等]{2,12})"
@@ -202,8 +203,10 @@ class EntityRules:
         for match_id, s, e in self._lexicon_matcher(doc):
             start, end = doc[s].idx, doc[e - 1].idx + len(doc[e - 1])
             name = text[start:end]
-            if name in self.words.common_place_words or (len(name) <= 3 and not self._on_word_bounds(text, start, end)):
-                continue  # 迁安 inside 搬迁安置
+            post_after = self.vocab.strings[match_id] == Names.Organization and self._title_re.match(text, end)
+            if name in self.words.common_place_words or (len(name) <= 3 and not post_after
+                                                         and not self._on_word_bounds(text, start, end)):
+                continue  # 迁安 inside 搬迁安置 (but 县委 of 县委书记 is the body)
             out.append((start, end, self.vocab.strings[match_id]))
         return out
 
@@ -215,7 +218,8 @@ class EntityRules:
             bounds.add(pos)
         return start in bounds and end in bounds
 
-    def left_extend(self, text: str, end: int, limit: int = 20, body: bool = False, company: bool = False) -> int:
+    def left_extend(self, text: str, end: int, limit: int = 20, body: bool = False, company: bool = False,
+                    place: bool = False) -> int:
         """Start of the name ending at `end`: walk left over words until a governing word,
         punctuation, a function word (jieba POS) or a phase marker ends it; then drop
         leading verbs (推动…, 擦亮…): a name does not start with one."""
@@ -242,6 +246,12 @@ class EntityRules:
                     break
             if word == "“":
                 break
+            if word in RELATIVE:
+                kept.insert(0, (word, flag))  # 县政协, 镇党委: a relative marker starts the name
+                prev = words[i - 1] if i else ("", "x")
+                if prev[1].startswith(STOP_FLAGS) or prev[0] in self.words.governors or word != "区" and prev[1] == "v":
+                    break
+                continue  # 青川 省, 集聚 区: part of a longer name (发言 镇党委 is not)
             if word == "中" and kept and (i == 0 or words[i - 1][0] in self.words.governors
                                           or words[i - 1][1] != "vn" and words[i - 1][1].startswith(("v", "p", "c", "x", "w"))):
                 kept.insert(0, (word, "head"))  # 落户中云街道, 与中新控股: 中 heads the name (not 工作中)
@@ -249,6 +259,8 @@ class EntityRules:
             if company and word in COMPANY_TRADES and not kept:
                 kept.insert(0, (word, flag))  # 某某投资集团, 某某建设有限公司: the trade is in the name
                 continue
+            if place and kept and len(word) >= 2 and word.endswith(self.lex.org_suffixes):
+                break  # 某某管委会星海街道: a place's name never runs back over a body
             if kept and self._post_end_re.search(word):
                 break  # 区委书记某某来到某某日报: a name never runs back over a post
             if re.fullmatch(r"第[\d一二三四五六七八九十百]+[届次期]", word):
@@ -292,8 +304,8 @@ class EntityRules:
                       and (e - len(x) == s or len(x) < e - s)), s)
             suffix = text[s:e]
             title = self._title_re.match(text, s)
-            if title and title.end() > e:
-                continue  # 部 of 部长 is a post, not a body
+            if title and title.end() > e and not self._title_re.match(text, e):
+                continue  # 部 of 部长 is a post, not a body (but 管委会 of 管委会主任 is one)
             label = self._suffix_type[suffix]
             if suffix == "号线":  # metro lines: 地铁6号线, 13号线
                 num = re.search(r"(?:地铁|轨道交通)?\d+$", text[max(0, s - 8):s])
@@ -304,12 +316,14 @@ class EntityRules:
                 continue  # 举办, 开好局: the suffix is part of a verb phrase
             # a project's name may lead with its company's full name: 某某科技有限公司年产…生产线
             start = self.left_extend(text, s, limit=32 if label == Names.Project else 20, body=label == Names.Organization,
-                                     company=label == Names.Enterprise)
+                                     company=label == Names.Enterprise, place=label == Names.District)
             if label == Names.Organization and (pair := BODY_PAIR.search(text[start:e])):
                 start += pair.end()  # 市委市政府: two bodies side by side; this one is the second
             prefix = text[start:s]
             if not prefix:
                 continue
+            if suffix in ("工委", "党工委") and len(prefix) > 2 and prefix.removesuffix("党").endswith(self.lex.zone_suffixes):
+                continue  # 某某新区党工委书记: the post goes to the zone (ANNOTATION.md), no body of its own
             bare = re.sub(r"^[区市县镇乡省]", "", prefix)  # 县行政大楼: a relative marker names nothing
             if label == Names.Project and (bare and self._generic(bare) or suffix not in self.words.buildings
                                            and suffix in self.words.needs_name and not self._specific(prefix)):
