@@ -35,6 +35,7 @@ GENERIC_TAIL = r"(建设|布局|部署|发展|水平|精神|格局|特色化|体
 COUNT_AFTER = re.compile(r"(?:共|合计|总计)?[\d一二三四五六七八九十百]+(?:个|项|批)")
 DIVISION_END = re.compile("管理区|[市县镇乡村州盟旗]")
 RELATIVE = ("区", "市", "县", "省", "镇", "乡", "州", "旗")  # a level standing for "this …" (县委 = this county's)
+PRODUCTION = ("生产", "制造", "加工", "研发", "利用", "研制", "种植", "养殖")  # verbs a product project is named by
 COMPANY_TRADES = ("投资", "建设", "发展", "开发", "控股", "实业", "置业", "建工")  # governors elsewhere
 # a list of companies: 甲、乙等(一大批)企业; 甲集团、乙、丙公司 (two items or more with a company's ending)
 COMPANY_LIST = re.compile(r"((?:[^、，,。；;：:\s“”]{2,12}、)+[^、，,。；;：:\s“”等]{2,12})"
@@ -326,7 +327,8 @@ class EntityRules:
                 continue  # 某某新区党工委书记: the post goes to the zone (ANNOTATION.md), no body of its own
             bare = re.sub(r"^[区市县镇乡省]", "", prefix)  # 县行政大楼: a relative marker names nothing
             if label == Names.Project and (bare and self._generic(bare) or suffix not in self.words.buildings
-                                           and suffix in self.words.needs_name and not self._specific(prefix)):
+                                           and suffix in self.words.needs_name and not self._specific(prefix)
+                                           and not self._introduced(text, start, prefix, suffix)):
                 continue
             if suffix in ("项目", "工程") and (self._place_only(prefix) or COUNT_AFTER.match(text, e)):
                 continue  # 某县项目4个: the place's projects, counted, not one named project
@@ -485,6 +487,15 @@ class EntityRules:
     def _generic(self, prefix: str) -> bool:
         words = [w.word for w in self._posseg.cut(prefix)]
         return all(w in self.words.generic or re.fullmatch(r"[\d一二三四五六七八九十百千万亿]+[座个批家所]?", w) for w in words)
+
+    def _introduced(self, text: str, start: int, prefix: str, suffix: str) -> bool:
+        """A project named by what it makes, set off as one item (投资3亿元的新型防水材料生产项目,
+        、某某食品生产项目、): a name though no word of it is a proper noun."""
+        if suffix != "项目" or len(prefix) < 4 or self._generic_tail(prefix) \
+                or not (start == 0 or text[start - 1] in "、：:的，,“\n"):
+            return False
+        words = list(self._posseg.cut(prefix))  # things and making them, no clause (服务围着项目)
+        return all(w.flag.startswith(("n", "vn", "j", "eng", "b")) or w.word in PRODUCTION for w in words)
 
     def _generic_tail(self, prefix: str) -> bool:
         words = [w.word for w in self._posseg.cut(prefix)]
