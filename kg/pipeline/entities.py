@@ -35,6 +35,7 @@ GENERIC_TAIL = r"(建设|布局|部署|发展|水平|精神|格局|特色化|体
 COUNT_AFTER = re.compile(r"(?:共|合计|总计)?[\d一二三四五六七八九十百]+(?:个|项|批)")
 DIVISION_END = re.compile("管理区|[市县镇乡村州盟旗]")
 RELATIVE = ("区", "市", "县", "省", "镇", "乡", "州", "旗")  # a level standing for "this …" (县委 = this county's)
+ROAD = re.compile(r"[东西南北中]?[一二三四五六七八九十]路(?![线径途上])")
 PRODUCTION = ("生产", "制造", "加工", "研发", "利用", "研制", "种植", "养殖")  # verbs a product project is named by
 COMPANY_TRADES = ("投资", "建设", "发展", "开发", "控股", "实业", "置业", "建工")  # governors elsewhere
 # a list of companies: 甲、乙等(一大批)企业; 甲集团、乙、丙公司 (two items or more with a company's ending)
@@ -297,6 +298,7 @@ class EntityRules:
 
     def suffix_cands(self, text: str) -> list[Found]:
         out = []
+        out += self.road_cands(text)
         for m in self._suffix_re.finditer(text):
             s, e = m.start(), m.end()
             # the longest suffix that leaves a name in front: 国际旅游度假区 -> 国际旅游 + 度假区
@@ -487,6 +489,16 @@ class EntityRules:
     def _generic(self, prefix: str) -> bool:
         words = [w.word for w in self._posseg.cut(prefix)]
         return all(w in self.words.generic or re.fullmatch(r"[\d一二三四五六七八九十百千万亿]+[座个批家所]?", w) for w in words)
+
+    def road_cands(self, text: str) -> list[Found]:
+        """Numbered roads (某某二路, 某某东五路): projects where built (ANNOTATION.md, 隐珠二路)."""
+        out: list[Found] = []
+        for m in ROAD.finditer(text):
+            start = self.left_extend(text, m.start(), limit=8)
+            prefix = text[start:m.start()]
+            if len(prefix) >= 2 and not self._generic(prefix) and not prefix.endswith(("第", "一")):
+                out.append((start, m.end(), Names.Project))
+        return out
 
     def _introduced(self, text: str, start: int, prefix: str, suffix: str) -> bool:
         """A project named by what it makes, set off as one item (投资3亿元的新型防水材料生产项目,
