@@ -28,7 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from kg import evaluate, nlp as kg_nlp  # noqa: E402
+from kg import evaluate  # noqa: E402
+from kg import nlp as kg_nlp  # noqa: E402
 from kg.extract import extract  # noqa: E402
 from kg.ingest import read_article  # noqa: E402
 from kg.pipeline.entities import RULES_KEY  # noqa: E402
