@@ -12,7 +12,9 @@ Every false positive and false negative is put in one class:
 * FN `lost`       a candidate span had the gold form exactly, filtered or outranked;
 * FN `missing`    no candidate proposed it.
 
-The NER is fine-tuned on these articles, so its errors here understate those on unseen text;
+Unlike benchmarks/error_classes.py (which counts classes from `kg extract` output by name), this
+runs the pipeline itself, so it sees every candidate span and the component that proposed it
+(`lost` vs `missing`), and it can leave the NER out. The NER is fine-tuned on these articles, so its errors here understate those on unseen text;
 each error also names the component(s) that proposed the spans involved. The statistical NER's
 spans are cached in build/ (keyed by the model and the text): rule changes re-run in seconds.
 """

@@ -593,6 +593,11 @@ class EntityRules:
 
 # -- rules: each proposes (start, end, label); named and ranked in config.cfg -----------------
 
+def _on_text(cands: Callable[[EntityRules, str], list[Found]]) -> Rule:
+    """A rule that reads only the doc's text (offsets are characters, whatever the segmenter)."""
+    return lambda r, doc: cands(r, doc.text)
+
+
 @registry.misc("kg.entities.ner.v1")
 def ner_rule() -> Rule:
     """The statistical NER's spans (kg_ner), and an upstream pipeline's doc.ents through
@@ -613,31 +618,31 @@ def lexicon_rule() -> Rule:
 def suffix_rule() -> Rule:
     """A name by its ending (…产业园 Project, …局 Organization, …有限公司 Enterprise, …街道 District),
     extended left over the words of the name."""
-    return lambda r, doc: r.suffix_cands(doc.text)
+    return _on_text(EntityRules.suffix_cands)
 
 
 @registry.misc("kg.entities.outlet.v1")
 def outlet_rule() -> Rule:
     """News outlets where the article gives its source: 来源：某某网, 某某日报讯, 某某报记者."""
-    return lambda r, doc: r.outlet_cands(doc.text)
+    return _on_text(EntityRules.outlet_cands)
 
 
 @registry.misc("kg.entities.project_list.v1")
 def project_list_rule() -> Rule:
     """Items of a list the text calls projects: 甲、乙和丙等项目 (names with no telltale ending)."""
-    return lambda r, doc: r.project_list_cands(doc.text)
+    return _on_text(EntityRules.project_list_cands)
 
 
 @registry.misc("kg.entities.company_list.v1")
 def company_list_rule() -> Rule:
     """Short company names in a list of companies: 甲、乙等企业 (brand names with no ending)."""
-    return lambda r, doc: r.company_list_cands(doc.text)
+    return _on_text(EntityRules.company_list_cands)
 
 
 @registry.misc("kg.entities.division.v1")
 def division_rule() -> Rule:
     """A division by its level's ending after a short proper name: 云岭州, 红柳旗, 石门镇, 李家村."""
-    return lambda r, doc: r.division_cands(doc.text)
+    return _on_text(EntityRules.division_cands)
 
 
 @registry.misc("kg.entities.owner.v1")
