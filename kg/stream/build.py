@@ -189,7 +189,7 @@ def build(corpus: Path, out: Path, nlp: Language | None = None, *, pipeline: dic
     records = out / ".records"
     try:
         tasks = extract.plan(corpus, records, args, out / ".cache" if cache else None, per_part, max_bytes,
-                             follow_symlinks)
+                             follow_symlinks, workers=1 if in_process else jobs)
     except IngestError as err:  # a folder without articles: nothing to read at all
         report.failures.append(Failure(str(err.path), err.reason))
         return report

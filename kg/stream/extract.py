@@ -49,11 +49,14 @@ class TaskResult:
 
 
 def plan(corpus: Path, records: Path, pipeline: dict[str, Any], cache: Path | None = None,
-         per_part: int = 100, max_bytes: int = 20_000_000, follow_symlinks: bool = False) -> list[Task]:
+         per_part: int = 100, max_bytes: int = 20_000_000, follow_symlinks: bool = False,
+         workers: int = 1) -> list[Task]:
     """Tasks over the corpus's files in doc-id order (kg.ingest.article_id: the merge relies on
-    it), `per_part` files each. Raises IngestError for a missing path or a folder without .txt files."""
+    it), `per_part` files each, fewer if that gives each of `workers` a task. Raises IngestError
+    for a missing path or a folder without .txt files."""
     root = Path(corpus) if Path(corpus).is_dir() else None
     files = sorted(iter_articles(corpus), key=lambda p: (article_id(p, root), str(p)))
+    per_part = max(1, min(per_part, -(-len(files) // workers)))
     return [Task(i, tuple(str(p) for p in files[lo:lo + per_part]), str(records), pipeline,
                  str(cache) if cache else None, max_bytes, str(root) if root else None, follow_symlinks)
             for i, lo in enumerate(range(0, len(files), per_part))]
