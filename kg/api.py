@@ -51,7 +51,6 @@ class Failure:
 class Run:
     extractions: list[Extraction] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
-    cached: int = 0  # extractions taken from the cache
 
 
 def load_articles(paths: Iterable[Path], failures: list[Failure], max_bytes: int = 20_000_000,
@@ -132,10 +131,11 @@ def run(path: Path, nlp: Language | None = None, progress: Callable[[Iterable], 
     the folder are failures unless `follow_symlinks`."""
     nlp = nlp or kg_nlp.build()
     result = Run()
+    files = list(iter_articles(path))  # IngestError now for a folder without articles
     root = Path(path) if Path(path).is_dir() else None
-    articles = load_articles(iter_articles(path), result.failures, max_bytes, root, follow_symlinks)
-    for ex in (progress or (lambda x: x))(extract_articles(nlp, articles, result.failures, n_process, schema=schema)):
-        result.extractions.append(ex)
+    articles = load_articles(files, result.failures, max_bytes, root, follow_symlinks)
+    result.extractions.extend((progress or (lambda x: x))(extract_articles(nlp, articles, result.failures, n_process,
+                                                                            schema=schema)))
     result.extractions.sort(key=lambda ex: ex.article.doc_id)
     return result
 
