@@ -24,7 +24,8 @@ class Sentences:
 
     def __init__(self, doc: Doc, article: Article):
         self.article = article
-        self.bounds = [(s.start_char, s.end_char, s.text.strip()) for s in doc.sents]
+        text = doc_text(doc)  # Span.text joins the span's tokens again: slice the text instead
+        self.bounds = [(s.start_char, s.end_char, text[s.start_char:s.end_char].strip()) for s in doc.sents]
         self.starts = [b[0] for b in self.bounds]
 
     def evidence(self, start: int) -> Evidence:
