@@ -7,7 +7,8 @@ finding component, kept in each span's `id_` (and `kb_id_`). Arbitration between
 candidates follows one confidence table ([components.kg_entities.confidence]): the more
 trusted finder wins, then the longer span. The word lists come in at `initialize`
 (kg/data/lexicon.json by default) and are written by `to_disk`, so a saved pipeline carries them.
-Rules scan `doc.text` and map char offsets to tokens, so they work with any segmenter.
+Rules scan the doc's text (kg.pipeline.text: built once) and map char offsets to tokens, so they
+work with any segmenter.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 
 from spacy.language import Language
@@ -25,6 +26,7 @@ from spacy.util import registry
 
 from kg import lexicon
 from kg.pipeline.ner import SPANS_KEY as NER_KEY
+from kg.pipeline.text import Tagger, doc_text
 from kg.vocab import Names
 
 HAN = r"\u4e00-\u9fff"
@@ -54,23 +56,6 @@ OUTLET_RES = (re.compile(rf"来源[：:]\s*([{HAN}A-Za-z0-9·]{{1,10}}?{OUTLET_E
               re.compile(rf"(?<![{HAN}A-Za-z0-9·])([{HAN}A-Za-z0-9·]{{1,8}}?{OUTLET_END})(?=(?:全媒体)?记者)"))
 NAME_TAGS = ("ns", "nr", "nz", "n", "nt", "j")
 PUNCT_END = set("，。；：！？、,.;:!?）)”\n ")
-
-
-class _Cut:
-    """jieba.posseg with a memory: names and their contexts repeat within and across articles."""
-
-    def __init__(self):
-        import logging
-
-        import jieba
-        import jieba.posseg
-
-        jieba.setLogLevel(logging.WARNING)
-        self._posseg = jieba.posseg
-        self.cut = lru_cache(maxsize=65536)(self._cut)
-
-    def _cut(self, text: str) -> tuple:
-        return tuple(self._posseg.cut(text))
 
 
 @dataclass(frozen=True)
@@ -157,8 +142,8 @@ class EntityRules:
         return self
 
     @cached_property
-    def _posseg(self) -> _Cut:
-        return _Cut()
+    def _posseg(self) -> Tagger:
+        return Tagger()
 
     @cached_property
     def _suffix_re(self) -> re.Pattern:
@@ -557,7 +542,7 @@ class EntityRules:
 
     # -- arbitration ----------------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        text = doc_text(doc)
         cands = [Cand(s, e, label, name) for name, rule in self.rules.items() for s, e, label in rule(self, doc)]
         cands = [c for c in cands if all(keep(self, text, c) for keep in self.filters.values())]
         spans = []
@@ -595,7 +580,7 @@ class EntityRules:
 
 def _on_text(cands: Callable[[EntityRules, str], list[Found]]) -> Rule:
     """A rule that reads only the doc's text (offsets are characters, whatever the segmenter)."""
-    return lambda r, doc: cands(r, doc.text)
+    return lambda r, doc: cands(r, doc_text(doc))
 
 
 @registry.misc("kg.entities.ner.v1")
@@ -611,7 +596,7 @@ def ner_rule() -> Rule:
 @registry.misc("kg.entities.lexicon.v1")
 def lexicon_rule() -> Rule:
     """Divisions (cpca's adcode table), countries and central bodies, on word bounds."""
-    return lambda r, doc: r.lexicon_cands(doc, doc.text)
+    return lambda r, doc: r.lexicon_cands(doc, doc_text(doc))
 
 
 @registry.misc("kg.entities.suffix.v1")
@@ -654,8 +639,8 @@ def owner_rule() -> NestedRule:
         if not projects or not r.host.has_pipe("kg_ner"):
             return []
         out: list[Found] = []
-        model: Language = r.host.get_pipe("kg_ner").nlp  # type: ignore[attr-defined]
-        for (start, name), parsed in zip(projects, model.pipe(n for _, n in projects)):
+        ner = r.host.get_pipe("kg_ner")
+        for (start, name), parsed in zip(projects, ner.read([n for _, n in projects])):  # type: ignore[attr-defined]
             head = next((e for e in parsed.ents if e.start_char == 0), None)
             if head is not None and head.label_ in (Names.Enterprise, Names.Organization) and len(head.text) >= 2 \
                     and head.end_char < len(name) and r.lex.divisions.get(head.text) is None:
@@ -672,7 +657,7 @@ def _ner_people(doc: Doc) -> set[tuple[int, int]]:
 def person_after_title_rule() -> Rule:
     """A surname and given name right after a post title: 局长张志远, 区领导甲、乙."""
     def propose(r: EntityRules, doc: Doc) -> list[Found]:
-        text = doc.text
+        text = doc_text(doc)
         starts = [m.end() for m in r._title_re.finditer(text)]
         return r.people_after(text, starts, _ner_people(doc))
     return propose
@@ -682,7 +667,7 @@ def person_after_title_rule() -> Rule:
 def byline_rule() -> Rule:
     """Reporters in a byline: □本报记者 王雪."""
     def propose(r: EntityRules, doc: Doc) -> list[Found]:
-        text = doc.text
+        text = doc_text(doc)
         starts = [m.end() for m in re.finditer(r"□(?:本报)?(?:记者|通讯员|实习生)?\s*", text)]
         return r.people_after(text, starts, _ner_people(doc))
     return propose
@@ -692,7 +677,7 @@ def byline_rule() -> Rule:
 def speaker_rule() -> Rule:
     """An interview's speaker: a name at a paragraph start before ：."""
     def propose(r: EntityRules, doc: Doc) -> list[Found]:
-        return [(m.start(1), m.end(1), Names.Person) for m in r._name_res[1].finditer(doc.text)]
+        return [(m.start(1), m.end(1), Names.Person) for m in r._name_res[1].finditer(doc_text(doc))]
     return propose
 
 
