@@ -30,8 +30,7 @@ PEOPLE = [("张三", "Person", ["张局长"], 1), ("张三丰", "Person", [], 3)
 
 
 def invented_turtle() -> str:
-    lines = ["@prefix kg: <https://w3id.org/zhkg/ontology#> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .",
-             "@prefix skos: <http://www.w3.org/2004/02/skos/core#> . @prefix rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .",
+    lines = [f"@prefix kg: <{KG._NS}> . @prefix rdfs: <{RDFS}> . @prefix skos: <{SKOS}> . @prefix rdf: <{RDF}> .",
              f'<{ID}project/filler> a kg:Project ; rdfs:label "某工程"@zh .']
     for i, (name, cls, aliases, degree) in enumerate(PEOPLE):
         iri = f"<{ID}{cls.lower()}/n{i}>"
@@ -39,8 +38,8 @@ def invented_turtle() -> str:
         lines += [f"{iri} skos:altLabel {json.dumps(a, ensure_ascii=False)}@zh ." for a in aliases]
         for k in range(degree):  # a distinct relation per edge keeps them distinct triples
             filler = f"<{ID}project/f{i}_{k}>"
-            lines.append(f"{iri} kg:invests {filler} . {filler} a kg:Project . "
-                         f"<{ID}statement/s{i}_{k}> rdf:subject {iri} ; rdf:predicate kg:invests ; rdf:object {filler} .")
+            lines.append(f"{iri} kg:invests {filler} . {filler} a kg:Project . <{ID}statement/s{i}_{k}> "
+                         f"rdf:subject {iri} ; rdf:predicate kg:invests ; rdf:object {filler} .")
     return "\n".join(lines) + "\n"
 
 

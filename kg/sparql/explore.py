@@ -29,6 +29,9 @@ def _n(iri: object) -> ox.NamedNode:
     return ox.NamedNode(str(iri))
 
 
+Node = ox.NamedNode | ox.BlankNode | ox.Triple  # what may stand as a subject
+
+
 TYPE, LABEL, ALT, DERIVED = _n(RDF.type), _n(RDFS.label), _n(SKOS.altLabel), _n(PROV.wasDerivedFrom)
 SUBJECT, PREDICATE, OBJECT = _n(RDF.subject), _n(RDF.predicate), _n(RDF.object)
 TITLE, DATE = _n(DCTERMS.title), _n(DCTERMS.date)
@@ -53,13 +56,13 @@ class Explorer:
         self.relations = [_n(p) for p in names.meta(index).get("relations", "").split("\n") if p]
 
     # -- small lookups ------------------------------------------------------------------------
-    def _objects(self, s: ox.NamedNode | ox.BlankNode, p: ox.NamedNode) -> Iterator[Any]:
+    def _objects(self, s: Node, p: ox.NamedNode) -> Iterator[Any]:
         return (q.object for q in self.store.quads_for_pattern(s, p, None))
 
-    def _one(self, s: ox.NamedNode | ox.BlankNode, p: ox.NamedNode) -> Any:
+    def _one(self, s: Node, p: ox.NamedNode) -> Any:
         return next(self._objects(s, p), None)
 
-    def _value(self, s: ox.NamedNode | ox.BlankNode, p: ox.NamedNode) -> str | None:
+    def _value(self, s: Node, p: ox.NamedNode) -> str | None:
         term = self._one(s, p)
         return None if term is None else term.value
 
@@ -111,7 +114,7 @@ class Explorer:
         return {"edges": [self.node(t) for t in page[:limit] if isinstance(t, ox.NamedNode)],
                 "next": offset + limit if len(page) > limit else None}
 
-    def _evidence(self, ev: ox.NamedNode | ox.BlankNode) -> dict[str, Any]:
+    def _evidence(self, ev: Node) -> dict[str, Any]:
         article = self._one(ev, DERIVED)
         return {"sentence": self._value(ev, SENTENCE) or "", "index": _int(self._value(ev, INDEX)),
                 "begin": _int(self._value(ev, BEGIN)), "end": _int(self._value(ev, END)),

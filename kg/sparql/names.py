@@ -200,7 +200,7 @@ def search(con: sqlite3.Connection, query: str, limit: int = 20) -> tuple[list[H
         if len(found) > limit:
             break
     order = list(found)[:limit]
-    rows = {r[0]: r[1:] for r in con.execute(
+    rows = {r[0]: (r[1], r[2], r[3], r[4]) for r in con.execute(
         f"SELECT id, iri, label, type, degree FROM entity WHERE id IN ({','.join('?' * len(order))})", order)}
-    hits = [Hit(*rows[e], match=found[e][0], rank=found[e][1]) for e in order]
+    hits = [Hit(*rows[e], *found[e]) for e in order]
     return hits, len(found) > limit

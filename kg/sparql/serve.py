@@ -55,7 +55,8 @@ log = logging.getLogger("kg.sparql")
 ALLOW = "GET, HEAD, POST, OPTIONS"
 RETRY_AFTER = 1  # seconds a refused client should wait
 ASSETS = Path(__file__).parent / "assets"
-PAGES = {"": ("explore.html", "text/html; charset=utf-8"), "explore.js": ("explore.js", "text/javascript; charset=utf-8"),
+PAGES = {"": ("explore.html", "text/html; charset=utf-8"),  # the explorer's files, by URL under /explore/
+         "explore.js": ("explore.js", "text/javascript; charset=utf-8"),
          "explore.css": ("explore.css", "text/css; charset=utf-8")}
 # the page loads its own script and style only, and talks to this server only: a name that
 # smuggled in markup could not run a script even if it reached the DOM as HTML

@@ -5,7 +5,7 @@
 
 const PAGE = 50;          // edges per page of a relation
 const MENTIONS = 10;      // sentences per page of mentions
-const DEBOUNCE = 120;     // ms after the last keystroke before searching
+const DEBOUNCE = 80;      // ms after the last keystroke before searching
 const $ = (id) => document.getElementById(id);
 let schema = { classes: {}, relations: {} };
 const schemaReady = api("schema", {}).then((s) => { schema = s; }, () => {});  // names and colours only
