@@ -2,6 +2,7 @@
 sample graph (examples/corpus build) read with rdflib, and the page driven in headless Chromium."""
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import sys
@@ -99,12 +100,16 @@ def test_index_is_rebuilt_for_a_new_store(tmp_path):
     (tmp_path / "a.ttl").write_text(f'<{ID}person/a> a <{KG.Person}> ; <{RDFS.label}> "甲某"@zh .\n', encoding="utf-8")
     (tmp_path / "b.ttl").write_text(f'<{ID}person/b> a <{KG.Person}> ; <{RDFS.label}> "乙某"@zh .\n', encoding="utf-8")
     folder = tmp_path / "store"
-    store.load_store(tmp_path / "a.ttl", folder)
-    path = names.ensure(folder)
-    assert path == names.path_for(folder) and names.is_current(path, folder)
-    store.load_store(tmp_path / "b.ttl", folder)  # replaces the store folder
+    store.load_store(tmp_path / "a.ttl", folder)  # builds the index beside the store
+    path = names.path_for(folder)
+    assert names.is_current(path, folder)
+    before = path.read_bytes()
+    store.load_store(tmp_path / "b.ttl", folder)  # replaces the store folder, and its index
+    with contextlib.closing(names.connect(path)) as con:
+        assert labels(con, "某") == [("乙某", 2)]
+    path.write_bytes(before)  # the index of the store before: stale
     assert not names.is_current(path, folder)
-    with names.connect(names.ensure(folder)) as con:
+    with contextlib.closing(names.connect(names.ensure(folder))) as con:
         assert labels(con, "某") == [("乙某", 2)]
 
 
