@@ -47,8 +47,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kg.sparql import names, store
 from kg.sparql import query as q
-from kg.sparql.results import GRAPHS, RESULTS, negotiate  # noqa: F401  (part of this module's API)
-from kg.sparql.workers import ClientGone, Overloaded, Pool, TimedOut, WorkerError
+from kg.sparql.results import GRAPHS, RESULTS, Answer, negotiate  # noqa: F401  (part of this module's API)
+from kg.sparql.workers import ClientGone, Job, Overloaded, Pool, TimedOut, WorkerError
 
 access_log = logging.getLogger("kg.sparql.access")
 log = logging.getLogger("kg.sparql")
@@ -127,6 +127,25 @@ async def _hang_up(receive: Receive) -> None:
         pass
 
 
+async def _in_worker(pool: Pool, job: Job, request: Request) -> Answer | Response:
+    """The worker's answer to `job`, or the response that says why there is none."""
+    gone = asyncio.ensure_future(_hang_up(request.receive))
+    try:
+        return await pool.call(job, gone)
+    except Overloaded as err:
+        return _text(503, f"busy: {err}; retry later", {"Retry-After": str(RETRY_AFTER)})
+    except TimedOut as err:
+        return _text(504, f"query stopped: {err}")
+    except ClientGone:
+        return Response(status_code=499)  # nobody reads it; the access log does
+    except WorkerError as err:
+        return _text(500, str(err))
+    except asyncio.CancelledError:  # the server is shutting down with this request still running
+        return _text(503, "the server is shutting down", {"Retry-After": str(RETRY_AFTER)})
+    finally:
+        gone.cancel()
+
+
 def create_app(store_path: Path, limits: Limits, index_path: Path | None = None) -> Starlette:
     """The ASGI app over a store folder; the worker pools start and stop with it. Without the
     name index (`index_path`) the explorer is off (503)."""
@@ -153,21 +172,9 @@ def create_app(store_path: Path, limits: Limits, index_path: Path | None = None)
             return _text(err.status, str(err))
         except ClientDisconnect:
             return Response(status_code=499)
-        gone = asyncio.ensure_future(_hang_up(request.receive))
-        try:
-            answer = await pool.run(text, request.headers.get("accept"), gone)
-        except Overloaded as err:
-            return _text(503, f"busy: {err}; retry later", {"Retry-After": str(RETRY_AFTER)})
-        except TimedOut as err:
-            return _text(504, f"query stopped: {err}")
-        except ClientGone:
-            return Response(status_code=499)  # nobody reads it; the access log does
-        except WorkerError as err:
-            return _text(500, str(err))
-        except asyncio.CancelledError:  # the server is shutting down with this query still running
-            return _text(503, "the server is shutting down", {"Retry-After": str(RETRY_AFTER)})
-        finally:
-            gone.cancel()
+        answer = await _in_worker(pool, ("sparql", text, request.headers.get("accept")), request)
+        if isinstance(answer, Response):
+            return answer
         note.update(rows=answer.rows, truncated=answer.truncated)
         # the media type as negotiated (Starlette would add a charset to text/turtle)
         headers = {"Cache-Control": "no-store", "Content-Type": answer.media}
@@ -191,21 +198,9 @@ def create_app(store_path: Path, limits: Limits, index_path: Path | None = None)
         op = request.path_params["op"]
         params = {k: v for k, v in request.query_params.items()}
         request.scope.setdefault("kg", {})["explore"] = {k: v[:100] for k, v in params.items()}
-        gone = asyncio.ensure_future(_hang_up(request.receive))
-        try:
-            answer = await explorers.call(("explore", op, params), gone)
-        except Overloaded as err:
-            return _text(503, f"busy: {err}; retry later", {"Retry-After": str(RETRY_AFTER)})
-        except TimedOut as err:
-            return _text(504, f"request stopped: {err}")
-        except ClientGone:
-            return Response(status_code=499)
-        except WorkerError as err:
-            return _text(500, str(err))
-        except asyncio.CancelledError:
-            return _text(503, "the server is shutting down", {"Retry-After": str(RETRY_AFTER)})
-        finally:
-            gone.cancel()
+        answer = await _in_worker(explorers, ("explore", op, params), request)
+        if isinstance(answer, Response):
+            return answer
         return Response(answer.body, answer.status, headers, media_type=answer.media)
 
     async def not_found(request: Request, exc: Exception) -> Response:

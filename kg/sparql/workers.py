@@ -178,10 +178,6 @@ class Pool:
             raise ClientGone()
         raise Overloaded(f"no query worker free within {self.timeout:g} s")
 
-    async def run(self, text: str, accept: str | None, gone: asyncio.Future[Any]) -> Answer:
-        """The answer to the query `text`; `gone` completes when the client hangs up."""
-        return await self.call(("sparql", text, accept), gone)
-
     async def call(self, job: Job, gone: asyncio.Future[Any]) -> Answer:
         """The answer to `job` (see Job); `gone` completes when the client hangs up."""
         worker = await self._acquire(gone)
