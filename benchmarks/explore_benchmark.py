@@ -1,6 +1,7 @@
 """The explorer of `kg serve` on a big graph, timed in headless Chromium.
 
     python benchmarks/explore_benchmark.py GRAPH [--store DIR] [--runs 3] [--query NAME ...]
+    python benchmarks/explore_benchmark.py --names 1000000 --store DIR    # search at 10^6 names
 
 GRAPH is a store folder (`kg build --store`) or a graph.ttl; a Turtle file is first loaded into
 the store folder `--store` (kept, so a second run starts at once). Prints, each in wall and CPU
@@ -8,8 +9,9 @@ seconds where it applies: the store load, the name index build, then per query (
 `--runs`) in Chromium: page load (navigation to the load event), typing the query -> first
 results on screen (the page's 80 ms debounce included), and clicking the first result -> the
 entity with its first page of edges on screen. Also the biggest entity (most edges) opened,
-and the JSON requests alone over HTTP. Without --query: the biggest entity's name, a one-character
-prefix of it, a rare name (a degree-one entity's), and a three-character substring.
+and the JSON requests alone over HTTP. Without --query, the queries are picked from the index
+(see `queries`). With --names N instead of GRAPH: a graph of N invented names (people, firms,
+places from synth.py's character tables; one in ten with an alias, no edges) to time search alone.
 """
 from __future__ import annotations
 
@@ -40,6 +42,31 @@ WAIT = """new Promise((resolve) => {
 })"""
 
 
+def invented(n: int, path: Path) -> None:
+    """N-Triples of `n` entities with invented names (synth.py's tables), one in ten with an alias."""
+    import random
+
+    from synth import FIRM, FIRM_FORM, GIVEN, INDUSTRY, PLACE, PROJECT_KIND, SURNAMES
+    rng = random.Random(7)
+    kinds = [("Person", lambda: rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2))))),
+             ("Enterprise", lambda: "".join(rng.choices(PLACE, k=2)) + "".join(rng.choices(FIRM, k=2))
+              + rng.choice(INDUSTRY) + rng.choice(FIRM_FORM)),
+             ("Project", lambda: "".join(rng.choices(PLACE + FIRM, k=3)) + rng.choice(PROJECT_KIND))]
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(n):
+            kind, make = kinds[i % 3]
+            iri = f"<https://w3id.org/zhkg/id/{kind.lower()}/n{i}>"
+            f.write(f"{iri} <{RDF_TYPE}> <https://w3id.org/zhkg/ontology#{kind}> .\n"
+                    f"{iri} <{LABEL}> {json.dumps(make(), ensure_ascii=False)}@zh .\n")
+            if i % 10 == 0:
+                f.write(f"{iri} <{ALT}> {json.dumps(make(), ensure_ascii=False)}@zh .\n")
+
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+ALT = "http://www.w3.org/2004/02/skos/core#altLabel"
+
+
 def timed(fn, *args):  # type: ignore[no-untyped-def]
     wall, cpu = time.perf_counter(), time.process_time()
     out = fn(*args)
@@ -47,11 +74,16 @@ def timed(fn, *args):  # type: ignore[no-untyped-def]
 
 
 def queries(con: sqlite3.Connection) -> tuple[list[str], str]:
-    """Default queries, and the IRI of the entity with the most edges."""
+    """Default queries, and the IRI of the entity with the most edges: the biggest entity's name,
+    its first character, a rare name (degree one) and three characters of it, and the commonest
+    two- and four-character endings of names (many matches: the slow case of each search path)."""
     big_iri, big = con.execute("SELECT iri, label FROM entity ORDER BY degree DESC LIMIT 1").fetchone()
-    rare = con.execute("SELECT label FROM entity WHERE degree = 1 AND length(label) >= 4 "
-                       "ORDER BY id LIMIT 1 OFFSET 1000").fetchone() or (big,)
-    return [big, big[:1], rare[0], rare[0][1:4]], big_iri
+    rare = con.execute("SELECT label FROM entity WHERE degree <= 1 AND length(label) >= 4 ORDER BY id LIMIT 1 "
+                       "OFFSET (SELECT count(*) / 2 FROM entity WHERE degree <= 1 AND length(label) >= 4)").fetchone()
+    rare = rare[0] if rare else big
+    ends = [con.execute(f"SELECT substr(key, -{n}) AS e FROM name WHERE length(key) > {n} "
+                        "GROUP BY e ORDER BY count(*) DESC LIMIT 1").fetchone()[0] for n in (2, 4)]
+    return [big, big[:1], rare, rare[1:4], *ends], big_iri
 
 
 def browse(page: Page, url: str, q: str) -> tuple[float, float, float, int]:
@@ -82,7 +114,8 @@ def http(url: str) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("graph", type=Path)
+    ap.add_argument("graph", type=Path, nargs="?")
+    ap.add_argument("--names", type=int, help="instead of GRAPH: this many invented names (needs --store)")
     ap.add_argument("--store", type=Path, help="where a Turtle graph is loaded (default: beside it, store/)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--query", action="append", default=[])
@@ -90,21 +123,28 @@ def main() -> None:
     exe = find_chromium()
     if exe is None:
         sys.exit("no chromium on PATH")
+    if args.names:
+        if not args.store:
+            sys.exit("--names needs --store")
+        args.graph = args.store.with_name(f"names{args.names}.nt")
+        if not store.is_store(args.store):
+            invented(args.names, args.graph)
+    elif args.graph is None:
+        sys.exit("give GRAPH or --names N")
     folder = args.graph
     if not store.is_store(folder):
         folder = args.store or args.graph.with_name("store")
         if not store.is_store(folder):
             count, wall, cpu = timed(store.load_store, args.graph, folder)
-            print(f"store load         {wall:8.1f} s wall {cpu:8.1f} s CPU   {count} triples")
-    if names.is_current(names.path_for(folder), folder):
-        print("name index         (up to date, not rebuilt)")
-    else:
-        db = store.open_graph(folder)
-        stamp = names.fingerprint(folder)
-        n, wall, cpu = timed(names.build, db, names.path_for(folder), stamp)
-        del db
-        print(f"name index build   {wall:8.1f} s wall {cpu:8.1f} s CPU   {n} names, "
-              f"{names.path_for(folder).stat().st_size / 1e6:.0f} MB")
+            print(f"store load         {wall:8.1f} s wall {cpu:8.1f} s CPU   {count} triples (name index included)")
+    # the name index alone, built again beside the real one
+    db = store.open_graph(folder)
+    trial = names.path_for(folder).with_name("bench.names.sqlite")
+    n, wall, cpu = timed(names.build, db, trial, names.fingerprint(folder))
+    del db
+    print(f"name index build   {wall:8.1f} s wall {cpu:8.1f} s CPU   {n} names, {trial.stat().st_size / 1e6:.0f} MB")
+    trial.unlink()
+    names.ensure(folder)
     con = names.connect(names.path_for(folder))
     m = names.meta(con)
     picked, big_iri = queries(con)

@@ -133,9 +133,13 @@ def build(store: ox.Store, dest: Path, stamp: str) -> int:
                 if e in ids:
                     names.append((ids[e], alias, key(alias), degree.get(e, 0)))
             con.executemany("INSERT INTO entity VALUES (?, ?, ?, ?, ?)", entities)
-            # distinct (entity, key): a label that is also an alias is one name
+            # one row per (entity, key): a label that is also an alias is one name
             seen: set[tuple[int, str]] = set()
-            unique = [n for n in names if (n[0], n[2]) not in seen and not seen.add((n[0], n[2]))]  # type: ignore[func-returns-value]
+            unique = []
+            for n in names:
+                if (n[0], n[2]) not in seen:
+                    seen.add((n[0], n[2]))
+                    unique.append(n)
             con.executemany("INSERT INTO name(entity, name, key, degree) VALUES (?, ?, ?, ?)", unique)
             con.executescript("""
                 CREATE INDEX name_key ON name(key, degree);
