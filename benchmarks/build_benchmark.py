@@ -48,7 +48,7 @@ def run_kg(articles: list[str], jobs: int, out: dict) -> None:
             (src / f"{i:04d}.txt").write_text(text, encoding="utf-8")
         report = api.build(src, dst, jobs=jobs, cache=False)
     n = sum(map(len, articles))
-    t = report.timings
+    t = report.seconds
     exports = sum(s for stage, s in t.items() if stage not in ("load", "extract"))
     out.update(load_s=t["load"], extract_s=t["extract"], graph_and_exports_s=exports,
                extract_chars_per_s=n / t["extract"], build_chars_per_s=n / (t["extract"] + exports),
