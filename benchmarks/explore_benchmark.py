@@ -11,7 +11,8 @@ results on screen (the page's 80 ms debounce included), and clicking the first r
 entity with its first page of edges on screen. Also the biggest entity (most edges) opened,
 and the JSON requests alone over HTTP. Without --query, the queries are picked from the index
 (see `queries`). With --names N instead of GRAPH: a graph of N invented names (people, firms,
-places from synth.py's character tables; one in ten with an alias, no edges) to time search alone.
+places from synth.py's character tables; one in ten with an alias) and one district with 10^5
+incoming edges, each with its statement and sentence.
 """
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ WAIT = """new Promise((resolve) => {
 
 
 def invented(n: int, path: Path) -> None:
-    """N-Triples of `n` entities with invented names (synth.py's tables), one in ten with an alias."""
+    """N-Triples of `n` entities with invented names (synth.py's tables), one in ten with an alias,
+    the first HUB_EDGES located in one district."""
     import random
 
     from synth import FIRM, FIRM_FORM, GIVEN, INDUSTRY, PLACE, PROJECT_KIND, SURNAMES
@@ -55,14 +57,21 @@ def invented(n: int, path: Path) -> None:
     with path.open("w", encoding="utf-8") as f:
         for i in range(n):
             kind, make = kinds[i % 3]
-            iri = f"<https://w3id.org/zhkg/id/{kind.lower()}/n{i}>"
-            f.write(f"{iri} <{RDF_TYPE}> <https://w3id.org/zhkg/ontology#{kind}> .\n"
+            iri = f"<{ID}{kind.lower()}/n{i}>"
+            f.write(f"{iri} <{RDF}type> <{KG}{kind}> .\n"
                     f"{iri} <{LABEL}> {json.dumps(make(), ensure_ascii=False)}@zh .\n")
             if i % 10 == 0:
                 f.write(f"{iri} <{ALT}> {json.dumps(make(), ensure_ascii=False)}@zh .\n")
+            if i < HUB_EDGES:  # a hub: the page of a district named in every article
+                st, ev = f"<{ID}statement/h{i}>", f"<{ID}evidence/h{i}>"
+                f.write(f"{iri} <{KG}locatedIn> {HUB} .\n{st} <{RDF}subject> {iri} .\n"
+                        f"{st} <{RDF}predicate> <{KG}locatedIn> .\n{st} <{RDF}object> {HUB} .\n"
+                        f"{st} <{KG}evidence> {ev} .\n{ev} <{KG}sentence> \"句子{i}位于中心区。\"@zh .\n")
+        f.write(f"{HUB} <{RDF}type> <{KG}District> .\n{HUB} <{LABEL}> \"中心区\"@zh .\n")
 
 
-RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+ID, KG, RDF = "https://w3id.org/zhkg/id/", "https://w3id.org/zhkg/ontology#", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+HUB, HUB_EDGES = f"<{ID}district/hub>", 100_000
 LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 ALT = "http://www.w3.org/2004/02/skos/core#altLabel"
 
