@@ -14,7 +14,7 @@ import contextlib
 import os
 import sqlite3
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,24 +179,40 @@ def _glob(text: str) -> str:
     return "*" + "".join(f"[{c}]" if c in "*?[" else c for c in text) + "*"
 
 
+WALK = 20_000  # names read in degree order before a substring search turns to the trigram index
+
+
+def _substrings(con: sqlite3.Connection, k: str) -> Iterator[tuple[int, str]]:
+    """(entity, name) of the names that contain `k`, most connected first, read lazily. The best
+    connected names come first: a common substring ("有限公司" in a third of the names) fills a page
+    among them, where the trigram index would list and sort every match; a rarer one is then found
+    through the trigram index. One or two characters, shorter than a trigram, walk all the names."""
+    if len(k) < 3:
+        yield from con.execute("SELECT entity, name FROM name INDEXED BY name_degree WHERE instr(key, ?) > 0 "
+                               "ORDER BY degree DESC", (k,))
+    else:
+        yield from con.execute("SELECT n.entity, n.name FROM (SELECT id, key, degree FROM name INDEXED BY "
+                               "name_degree ORDER BY degree DESC LIMIT ?) AS w JOIN name AS n ON n.id = w.id "
+                               "WHERE instr(w.key, ?) > 0 ORDER BY w.degree DESC", (WALK, k))
+        yield from con.execute("SELECT n.entity, n.name FROM name_fts CROSS JOIN name AS n ON n.id = name_fts.rowid "
+                               "WHERE name_fts.key GLOB ? ORDER BY n.degree DESC", (_glob(k),))
+
+
 def search(con: sqlite3.Connection, query: str, limit: int = 20) -> tuple[list[Hit], bool]:
     """Entities whose label or an alias contains `query`: exact matches first, then prefixes,
     then the rest, each by degree (most connected first). Returns (hits, more beyond limit)."""
     k = key(query)
     if not k:
         return [], False
-    tiers = [
-        (0, "SELECT entity, name FROM name WHERE key = ? ORDER BY degree DESC", (k,)),
-        (1, "SELECT entity, name FROM name WHERE key > ? AND key < ? ORDER BY degree DESC", (k, k + "\U0010ffff")),
-        (2, "SELECT n.entity, n.name FROM name_fts CROSS JOIN name AS n ON n.id = name_fts.rowid "
-            "WHERE name_fts.key GLOB ? ORDER BY n.degree DESC", (_glob(k),)) if len(k) >= 3 else
-            # trigrams need three characters: walk names by degree (covering index) until enough match
-            (2, "SELECT entity, name FROM name INDEXED BY name_degree WHERE instr(key, ?) > 0 "
-                "ORDER BY degree DESC", (k,)),
+    tiers: list[tuple[int, Iterable[tuple[int, str]]]] = [
+        (0, con.execute("SELECT entity, name FROM name WHERE key = ? ORDER BY degree DESC", (k,))),
+        (1, con.execute("SELECT entity, name FROM name WHERE key > ? AND key < ? ORDER BY degree DESC",
+                        (k, k + "\U0010ffff"))),
+        (2, _substrings(con, k)),
     ]
     found: dict[int, tuple[str, int]] = {}
-    for rank, sql, args in tiers:
-        for entity, name in con.execute(sql, args):
+    for rank, matches in tiers:
+        for entity, name in matches:
             if entity not in found:
                 found[entity] = (name, rank)
                 if len(found) > limit:
