@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
-from itertools import islice
 from typing import Any
 
 import pyoxigraph as ox
@@ -71,6 +70,13 @@ class Explorer:
         assert isinstance(result, ox.QuerySolutions)
         return int(next(iter(result))[0].value)
 
+    def _page(self, pattern: str, offset: int, limit: int) -> list[Any]:
+        """?x of `pattern` from `offset`, limit + 1 of them (one more tells that a next page exists),
+        in the store's index order, which is stable; pyoxigraph skips the offset without making terms."""
+        result = self.store.query(f"SELECT ?x WHERE {{ {pattern} }} OFFSET {offset} LIMIT {limit + 1}")
+        assert isinstance(result, ox.QuerySolutions)
+        return [row[0] for row in result]
+
     def node(self, term: ox.NamedNode) -> dict[str, Any]:
         """An IRI with its label and class, as lists show it."""
         return {"iri": term.value, "label": self._value(term, LABEL) or "", "type": self._value(term, TYPE) or ""}
@@ -105,12 +111,8 @@ class Explorer:
 
     def edges(self, iri: str, direction: str, predicate: str, offset: int, limit: int) -> dict[str, Any]:
         """One page of an entity's edges of one relation, in the store's (stable) index order."""
-        e, p = _n(iri), _n(predicate)
-        if direction == "out":
-            ends: Iterator[Any] = (q.object for q in self.store.quads_for_pattern(e, p, None))
-        else:
-            ends = (q.subject for q in self.store.quads_for_pattern(None, p, e))
-        page = list(islice(ends, offset, offset + limit + 1))
+        pattern = f"<{iri}> <{predicate}> ?x" if direction == "out" else f"?x <{predicate}> <{iri}>"
+        page = self._page(pattern, offset, limit)
         return {"edges": [self.node(t) for t in page[:limit] if isinstance(t, ox.NamedNode)],
                 "next": offset + limit if len(page) > limit else None}
 
@@ -147,9 +149,7 @@ class Explorer:
 
     def mentions(self, iri: str, offset: int, limit: int) -> dict[str, Any]:
         """One page of the sentences that name the entity (its kg:Mention nodes)."""
-        e = _n(iri)
-        page = list(islice((q.subject for q in self.store.quads_for_pattern(None, MENTION_OF, e)),
-                           offset, offset + limit + 1))
+        page = self._page(f"?x <{MENTION_OF.value}> <{iri}>", offset, limit)
         return {"iri": iri, "count": self._count(f"?m <{MENTION_OF.value}> <{iri}>"),
                 "mentions": [self._evidence(m) for m in page[:limit]],
                 "next": offset + limit if len(page) > limit else None}
