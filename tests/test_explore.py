@@ -211,7 +211,7 @@ def test_api_mentions_paged(server, corpus_graph):
 @pytest.mark.parametrize(("op", "params", "status"), [
     ("search", {}, 400),
     ("entity", {"iri": "not an iri"}, 400),
-    ("edges", {"iri": f"{ID}x> ?p ?o } #", "p": str(KG.leads)}, 400),  # no way out of <…> into the query
+    ("edges", {"iri": f"{ID}x> ?p ?o }} #", "p": str(KG.leads)}, 400),  # no way out of <…> into the query
     ("entity", {"iri": f"{ID}person/nobody"}, 404),
     ("edges", {"iri": f"{ID}person/x", "p": str(KG.leads), "dir": "sideways"}, 400),
     ("mentions", {"iri": f"{ID}person/x", "offset": "-1"}, 400),
