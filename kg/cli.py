@@ -177,6 +177,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {args.host}: other machines can query this graph", file=sys.stderr)
     print(f"SPARQL endpoint (read-only): {server.url}  — Ctrl-C to stop", file=sys.stderr)
+    if server.explorer_url:
+        print(f"explorer: {server.explorer_url}", file=sys.stderr)
     handler = logging.StreamHandler(sys.stderr)  # the access log: one JSON line per request
     handler.setFormatter(logging.Formatter("%(message)s"))
     if not args.quiet:
@@ -295,7 +297,8 @@ def parser() -> argparse.ArgumentParser:
                          "CONSTRUCT gives Turtle, N-Triples or JSON-LD")
     qp.add_argument("--param", type=_param, action="append", default=[], metavar="NAME=VALUE",
                     help="set the query's `VALUES ?NAME { … }` line: a name (taken as @zh), <iri> or \"literal\"@lang")
-    sv = command("serve", "Serve the graph as a read-only SPARQL endpoint at /sparql.", cmd_serve)
+    sv = command("serve", "Serve the graph as a read-only SPARQL endpoint at /sparql and an explorer at /explore/.",
+                 cmd_serve)
     sv.add_argument("graph", type=Path, help=graph_help)
     sv.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")

@@ -251,7 +251,8 @@ def test_load_store_replaces_an_old_store(built, tmp_path):
     small.write_text("<urn:a> <urn:b> <urn:c> .\n", encoding="utf-8")
     assert store.load_store(small, dest) == 1
     assert len(store.open_graph(dest)) == 1 and len(reader) > 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["s", "small.ttl"]
+    # no temporary folder left; the explorer's name index beside the store
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s", "s.names.sqlite", "small.ttl"]
 
 
 def test_failed_load_keeps_the_old_store(built, tmp_path):
@@ -262,7 +263,7 @@ def test_failed_load_keeps_the_old_store(built, tmp_path):
     with pytest.raises(store.StoreError):
         store.load_store(bad, dest)
     assert len(store.open_graph(dest)) > 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.ttl", "s"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.ttl", "s", "s.names.sqlite"]
 
 
 def test_build_store_refuses_a_folder_that_is_not_a_store(tmp_path, capsys):

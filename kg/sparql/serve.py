@@ -13,6 +13,12 @@ how the time limit is enforced. Limits: `timeout` seconds per query (504 past it
 rows or triples per answer (the first ones, with `X-Truncated`), `workers` queries at once
 and `max_queue` waiting (503 with Retry-After beyond), `max_body` bytes per request (413).
 Every request is logged as one JSON line on the `kg.sparql.access` logger.
+
+The explorer (/explore/): a static page (assets/explore.*) over JSON requests at /explore/api/…
+(explore.py): search by name or alias in the name index (names.py, SQLite FTS5, built beside the
+store on first serve), an entity's edges (paged), the sentences behind an edge or an entity.
+They run in a pool of their own, with the same limits, so browsing never waits behind SPARQL
+clients' queries and never takes their workers.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ import logging
 import os
 import shutil
 import socket
+import sqlite3
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -34,18 +41,28 @@ from urllib.parse import parse_qs
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kg.sparql import names, store
 from kg.sparql import query as q
-from kg.sparql import store
-from kg.sparql.results import GRAPHS, RESULTS, negotiate  # noqa: F401  (part of this module's API)
-from kg.sparql.workers import ClientGone, Overloaded, Pool, TimedOut, WorkerError
+from kg.sparql.results import GRAPHS, RESULTS, Answer, negotiate  # noqa: F401  (part of this module's API)
+from kg.sparql.workers import ClientGone, Job, Overloaded, Pool, TimedOut, WorkerError
 
 access_log = logging.getLogger("kg.sparql.access")
+log = logging.getLogger("kg.sparql")
 ALLOW = "GET, HEAD, POST, OPTIONS"
 RETRY_AFTER = 1  # seconds a refused client should wait
+ASSETS = Path(__file__).parent / "assets"
+PAGES = {"": ("explore.html", "text/html; charset=utf-8"),  # the explorer's files, by URL under /explore/
+         "explore.js": ("explore.js", "text/javascript; charset=utf-8"),
+         "explore.css": ("explore.css", "text/css; charset=utf-8")}
+# the page loads its own script and style only, and talks to this server only: a name that
+# smuggled in markup could not run a script even if it reached the DOM as HTML
+PAGE_HEADERS = {"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+                "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+                "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}
 
 
 @dataclass
@@ -55,6 +72,7 @@ class Limits:
     workers: int = field(default_factory=lambda: os.cpu_count() or 2)  # queries at once
     max_queue: int = 512           # requests waiting for a worker
     max_body: int = 1_000_000      # bytes; a query is text, anything bigger is a mistake or abuse
+    explore_workers: int = 2       # explorer requests at once (a pool apart from the SPARQL one)
 
 
 class Problem(Exception):
@@ -109,9 +127,32 @@ async def _hang_up(receive: Receive) -> None:
         pass
 
 
-def create_app(store_path: Path, limits: Limits) -> Starlette:
-    """The ASGI app over a store folder; the worker pool starts and stops with it."""
+async def _in_worker(pool: Pool, job: Job, request: Request) -> Answer | Response:
+    """The worker's answer to `job`, or the response that says why there is none."""
+    gone = asyncio.ensure_future(_hang_up(request.receive))
+    try:
+        return await pool.call(job, gone)
+    except Overloaded as err:
+        return _text(503, f"busy: {err}; retry later", {"Retry-After": str(RETRY_AFTER)})
+    except TimedOut as err:
+        return _text(504, f"query stopped: {err}")
+    except ClientGone:
+        return Response(status_code=499)  # nobody reads it; the access log does
+    except WorkerError as err:
+        return _text(500, str(err))
+    except asyncio.CancelledError:  # the server is shutting down with this request still running
+        return _text(503, "the server is shutting down", {"Retry-After": str(RETRY_AFTER)})
+    finally:
+        gone.cancel()
+
+
+def create_app(store_path: Path, limits: Limits, index_path: Path | None = None) -> Starlette:
+    """The ASGI app over a store folder; the worker pools start and stop with it. Without the
+    name index (`index_path`) the explorer is off (503)."""
     pool = Pool(str(store_path), limits.workers, limits.max_rows, limits.timeout, limits.max_queue)
+    explorers = Pool(str(store_path), limits.explore_workers, limits.max_rows, limits.timeout, limits.max_queue,
+                     str(index_path)) if index_path else None
+    pages = {name: ((ASSETS / file).read_bytes(), media) for name, (file, media) in PAGES.items()}
 
     async def sparql(request: Request) -> Response:
         if request.method == "OPTIONS":
@@ -131,21 +172,9 @@ def create_app(store_path: Path, limits: Limits) -> Starlette:
             return _text(err.status, str(err))
         except ClientDisconnect:
             return Response(status_code=499)
-        gone = asyncio.ensure_future(_hang_up(request.receive))
-        try:
-            answer = await pool.run(text, request.headers.get("accept"), gone)
-        except Overloaded as err:
-            return _text(503, f"busy: {err}; retry later", {"Retry-After": str(RETRY_AFTER)})
-        except TimedOut as err:
-            return _text(504, f"query stopped: {err}")
-        except ClientGone:
-            return Response(status_code=499)  # nobody reads it; the access log does
-        except WorkerError as err:
-            return _text(500, str(err))
-        except asyncio.CancelledError:  # the server is shutting down with this query still running
-            return _text(503, "the server is shutting down", {"Retry-After": str(RETRY_AFTER)})
-        finally:
-            gone.cancel()
+        answer = await _in_worker(pool, ("sparql", text, request.headers.get("accept")), request)
+        if isinstance(answer, Response):
+            return answer
         note.update(rows=answer.rows, truncated=answer.truncated)
         # the media type as negotiated (Starlette would add a charset to text/turtle)
         headers = {"Cache-Control": "no-store", "Content-Type": answer.media}
@@ -153,24 +182,48 @@ def create_app(store_path: Path, limits: Limits) -> Starlette:
             headers["X-Truncated"] = f"max-rows={limits.max_rows}"
         return Response(answer.body, answer.status, headers)
 
+    async def page(request: Request) -> Response:
+        if (found := pages.get(request.path_params.get("file", ""))) is None:
+            return await not_found(request, KeyError())
+        body, media = found
+        return Response(body, 200, PAGE_HEADERS, media_type=media)
+
+    async def to_explorer(request: Request) -> Response:
+        return RedirectResponse("/explore/", 302)
+
+    async def explore(request: Request) -> Response:
+        headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+        if explorers is None:
+            return _text(503, "the explorer is off: no name index (see the server log)")
+        op = request.path_params["op"]
+        params = {k: v for k, v in request.query_params.items()}
+        request.scope.setdefault("kg", {})["explore"] = {k: v[:100] for k, v in params.items()}
+        answer = await _in_worker(explorers, ("explore", op, params), request)
+        if isinstance(answer, Response):
+            return answer
+        return Response(answer.body, answer.status, headers, media_type=answer.media)
+
     async def not_found(request: Request, exc: Exception) -> Response:
-        return _text(404, "not found; the SPARQL endpoint is /sparql")
+        return _text(404, "not found; the SPARQL endpoint is /sparql, the explorer /explore/")
 
     async def not_allowed(request: Request, exc: Exception) -> Response:
         return _text(405, f"method not allowed; use {ALLOW}", {"Allow": ALLOW})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await pool.start()
+        await asyncio.gather(pool.start(), *([explorers.start()] if explorers else []))
         try:
             yield
         finally:
-            await pool.stop()
+            await asyncio.gather(pool.stop(), *([explorers.stop()] if explorers else []))
 
     app = Starlette(routes=[Route("/sparql", sparql, methods=["GET", "HEAD", "POST", "OPTIONS"]),
-                            Route("/sparql/", sparql, methods=["GET", "HEAD", "POST", "OPTIONS"])],
+                            Route("/sparql/", sparql, methods=["GET", "HEAD", "POST", "OPTIONS"]),
+                            Route("/", to_explorer), Route("/explore", to_explorer),
+                            Route("/explore/", page), Route("/explore/{file:str}", page),
+                            Route("/explore/api/{op:str}", explore)],
                     exception_handlers={404: not_found, 405: not_allowed}, lifespan=lifespan)
-    app.state.pool = pool
+    app.state.pool, app.state.explorers = pool, explorers
     return app
 
 
@@ -222,10 +275,11 @@ class SparqlServer:
         try:
             self.sock.bind((host, port))
             self.store_path = self._prepare(Path(graph))
+            self.index_path = self._index()
         except BaseException:
             self.close()
             raise
-        config = uvicorn.Config(AccessLog(create_app(self.store_path, self.limits)), lifespan="on",
+        config = uvicorn.Config(AccessLog(create_app(self.store_path, self.limits, self.index_path)), lifespan="on",
                                 log_level="warning", access_log=False, backlog=2048,
                                 timeout_keep_alive=5, timeout_graceful_shutdown=2)
         self.server = uvicorn.Server(config)
@@ -239,10 +293,31 @@ class SparqlServer:
         store.load_store(graph, Path(self._tmp) / "store")
         return Path(self._tmp) / "store"
 
+    def _index(self) -> Path | None:
+        """The name index beside the store (built now if missing or stale); in a temporary folder
+        when it cannot be written there; None (explorer off) when SQLite cannot make one."""
+        try:
+            names.check_sqlite()
+            return names.ensure(self.store_path)
+        except names.NameIndexError as err:
+            if self._tmp is not None or sqlite3.sqlite_version_info < names.MIN_SQLITE:
+                log.warning("explorer off: %s", err)
+                return None
+        self._tmp = tempfile.mkdtemp(prefix="kg-serve-")
+        try:
+            return names.ensure(self.store_path, Path(self._tmp) / names.path_for(self.store_path).name)
+        except names.NameIndexError as err:
+            log.warning("explorer off: %s", err)
+            return None
+
     @property
     def url(self) -> str:
         host, port = self.sock.getsockname()[:2]
         return f"http://{f'[{host}]' if ':' in host else host}:{port}/sparql"
+
+    @property
+    def explorer_url(self) -> str | None:
+        return self.url.removesuffix("sparql") + "explore/" if self.index_path else None
 
     def serve_forever(self) -> None:
         self.server.run(sockets=[self.sock])

@@ -6,6 +6,7 @@ pyoxigraph, not rdflib, evaluates SPARQL: rdflib's evaluator took 78 s where oxi
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import shutil
 import tempfile
@@ -14,7 +15,9 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg import publish
-from kg.sparql import one_line
+from kg.sparql import names, one_line
+
+log = logging.getLogger("kg.sparql")
 
 
 class StoreError(ValueError):
@@ -72,7 +75,8 @@ def load_store(source: Path, dest: Path) -> int:
     """Bulk-load the RDF file `source` into an on-disk store at `dest`; returns the triple count.
 
     Built in a temporary sibling folder and renamed into place, so readers never see a
-    half-loaded store and a failed load leaves the previous one intact."""
+    half-loaded store and a failed load leaves the previous one intact. The explorer's name
+    index (names.py) is then built beside it, so `kg serve` starts at once."""
     source, dest = Path(source), Path(dest)
     check_target(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -95,4 +99,8 @@ def load_store(source: Path, dest: Path) -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
+    try:
+        names.ensure(dest)
+    except names.NameIndexError as err:  # the store is fine; `kg serve` tries again (or serves without it)
+        log.warning("%s", err)
     return count

@@ -3,7 +3,8 @@
 pyoxigraph's Store.query has no timeout and no cancellation, and an ORDER BY or an aggregate
 does all its work before the first row: the only sure way to stop a query is to end the
 process running it. Each worker opens the store folder read-only (RocksDB allows any number
-of read-only openers) and answers one query at a time over a pipe. A worker whose query runs
+of read-only openers) and answers one request at a time over a pipe: a SPARQL query, or one of
+the explorer's lookups (explore.py) when the pool was given the name index. A worker whose query runs
 past the time limit, or whose client hung up, is killed and replaced; a worker that dies
 (out of memory, say) is replaced too.
 """
@@ -14,6 +15,7 @@ import logging
 import multiprocessing as mp
 import signal
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from kg.sparql.results import Answer
@@ -38,31 +40,41 @@ class WorkerError(RuntimeError):
     """A worker that could not start or died during a query."""
 
 
-def _main(conn: Connection, store_path: str, max_rows: int) -> None:
+# A job: ("sparql", query text, Accept header) or ("explore", request name, parameters)
+Job = tuple[str, str, Any]
+
+
+def _main(conn: Connection, store_path: str, max_rows: int, index_path: str | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the server, which then ends us
+    import sqlite3
+
     import pyoxigraph as ox
 
-    from kg.sparql import one_line
+    from kg.sparql import explore, names, one_line
     from kg.sparql.results import answer
     try:
         store = ox.Store.read_only(store_path)
-    except OSError as err:
+        explorer = explore.Explorer(store, names.connect(Path(index_path))) if index_path else None
+    except (OSError, sqlite3.Error, names.NameIndexError) as err:
         conn.send(f"cannot open the store {store_path}: {one_line(err)}")
         return
     conn.send("ready")
     while True:
         try:
-            text, accept = conn.recv()
+            kind, what, arg = conn.recv()
         except EOFError:  # the server closed the pipe: it is shutting down
             return
-        conn.send(answer(store, text, accept, max_rows))
+        if kind == "explore" and explorer is not None:
+            conn.send(explore.answer(explorer, what, arg))
+        else:
+            conn.send(answer(store, what, arg, max_rows))
 
 
 class Worker:
-    def __init__(self, store_path: str, max_rows: int) -> None:
+    def __init__(self, store_path: str, max_rows: int, index_path: str | None = None) -> None:
         ctx = mp.get_context("spawn")  # never fork a process that runs an event loop and threads
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_main, args=(child, store_path, max_rows), daemon=True,
+        self.proc = ctx.Process(target=_main, args=(child, store_path, max_rows, index_path), daemon=True,
                                 name="kg-sparql-worker")
         self.proc.start()
         child.close()
@@ -89,10 +101,12 @@ class Worker:
 
 class Pool:
     """`size` workers = queries evaluated at once; up to `max_queue` more requests wait for one
-    (each at most `timeout` seconds); anything beyond is refused at once (Overloaded)."""
+    (each at most `timeout` seconds); anything beyond is refused at once (Overloaded). With
+    `index_path` (the name index), the workers also answer the explorer's requests."""
 
-    def __init__(self, store_path: str, size: int, max_rows: int, timeout: float, max_queue: int) -> None:
-        self.store_path, self.size, self.max_rows = store_path, size, max_rows
+    def __init__(self, store_path: str, size: int, max_rows: int, timeout: float, max_queue: int,
+                 index_path: str | None = None) -> None:
+        self.store_path, self.size, self.max_rows, self.index_path = store_path, size, max_rows, index_path
         self.timeout, self.max_queue = timeout, max_queue
         self.waiting = 0
         self.closing = False
@@ -103,7 +117,7 @@ class Pool:
     def _spawn(self) -> Worker:
         if self.closing:
             raise WorkerError("the pool is shutting down")
-        worker = Worker(self.store_path, self.max_rows)
+        worker = Worker(self.store_path, self.max_rows, self.index_path)
         self.workers.add(worker)
         try:
             return worker.wait_ready()
@@ -164,8 +178,8 @@ class Pool:
             raise ClientGone()
         raise Overloaded(f"no query worker free within {self.timeout:g} s")
 
-    async def run(self, text: str, accept: str | None, gone: asyncio.Future[Any]) -> Answer:
-        """The answer to `text`; `gone` completes when the client hangs up."""
+    async def call(self, job: Job, gone: asyncio.Future[Any]) -> Answer:
+        """The answer to `job` (see Job); `gone` completes when the client hangs up."""
         worker = await self._acquire(gone)
         loop = asyncio.get_running_loop()
         reply: asyncio.Future[None] = loop.create_future()
@@ -177,7 +191,7 @@ class Pool:
         healthy = False
         try:
             try:
-                worker.conn.send((text, accept))
+                worker.conn.send(job)
             except OSError:  # it died while idle
                 raise WorkerError("the query worker died; try again") from None
             loop.add_reader(fd, readable)
