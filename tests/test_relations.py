@@ -211,6 +211,16 @@ def test_oracle_doc_projects_the_gold(nlp, shared_dir):
     assert doc.ents and all(e.text in names for e in doc.ents)
 
 
+def test_oracle_doc_finds_names_written_full_width(nlp):
+    """The gold's names are NFKC (半角 brackets); the text may write them full-width."""
+    from kg.training.relations import oracle_doc
+    text = "青禾（南川）精工机械有限公司在青禾县投资建设新厂。"
+    gold = {"entities": [{"name": "青禾(南川)精工机械有限公司", "type": "Enterprise", "aliases": []},
+                         {"name": "青禾县", "type": "District", "aliases": []}], "relations": []}
+    doc = oracle_doc(nlp, text, gold)
+    assert [e.text for e in doc.ents] == ["青禾（南川）精工机械有限公司", "青禾县"]
+
+
 def test_training_learns_the_sample_articles(nlp, shared_dir):
     """Fit on two sample articles with oracle entities, score the third: the model beats the
     rules alone (which find no article-level relation)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,9 +81,12 @@ def oracle_doc(nlp: Language, text: str, gold: dict) -> Doc:
         doc = nlp.get_pipe(name)(doc)
     forms = sorted(((norm(f), e["type"]) for e in gold["entities"] for f in [e["name"], *e.get("aliases", [])]
                     if len(norm(f)) >= 2), key=lambda ft: -len(ft[0]))
+    # the names are normalised (NFKC: 桂林(灵川)…) and the text may write them full-width (桂林（灵川）…):
+    # search a copy normalised character by character, so that offsets stay the text's
+    searched = "".join(n if len(n := unicodedata.normalize("NFKC", ch)) == 1 else ch for ch in text)
     found: dict[tuple[int, int], str] = {}
     for form, etype in forms:
-        for m in re.finditer(re.escape(form), text):
+        for m in re.finditer(re.escape(form), searched):
             found.setdefault((m.start(), m.end()), etype)
     spans = [span for (s, e), t in found.items()
              if (span := doc.char_span(s, e, t, alignment_mode="expand")) is not None]
