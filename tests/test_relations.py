@@ -221,6 +221,21 @@ def test_oracle_doc_finds_names_written_full_width(nlp):
     assert [e.text for e in doc.ents] == ["青禾（南川）精工机械有限公司", "青禾县"]
 
 
+def test_nearest_place_ranks_the_places_of_an_entity(nlp):
+    """nearest_place: the town named with the project is its nearest and finest place; the
+    county (the article's home) is farther, with a finer place nearer."""
+    from kg.training.relations import component, oracle_doc
+    text = "本报讯 青禾县召开重点项目推进会。\n会议指出，要加快产业升级。位于禾丰镇的星河精工产业园项目开工建设。"
+    gold = {"entities": [{"name": "青禾县", "type": "District", "aliases": []},
+                         {"name": "禾丰镇", "type": "District", "aliases": []},
+                         {"name": "星河精工产业园", "type": "Project", "aliases": []}], "relations": []}
+    cands, _ = component(nlp).candidates(oracle_doc(nlp, text, gold))
+    town, county = (next(c for c in cands["locatedIn"].values() if c.head.text == "星河精工产业园" and c.tail.text == t)
+                    for t in ("禾丰镇", "青禾县"))
+    assert {"near_rank=0", "spec_rank=0", "spec=4"} <= town.feats and "finer_nearer" not in town.feats
+    assert {"near_rank=1", "spec_rank=1", "spec=3", "finer_nearer", "near_role=1home"} <= county.feats
+
+
 def test_training_learns_the_sample_articles(nlp, shared_dir):
     """Fit on two sample articles with oracle entities, score the third: the model beats the
     rules alone (which find no article-level relation)."""

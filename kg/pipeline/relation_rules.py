@@ -132,6 +132,26 @@ class ArticleContext:
                     out.append((r.tail[0], self.of_span[r.tail[:2]]))
         return sorted(out, key=lambda h: h[0])
 
+    def distance(self, a: Group, b: Group) -> tuple[int, int]:
+        """The nearest two mentions of two entities: characters between them (0 where one holds
+        the other) and sentences apart."""
+        best = (len(self.text), len(self.sents))
+        for s in a.spans:
+            for t in b.spans:
+                chars = max(0, max(s.start_char, t.start_char) - min(s.end_char, t.end_char))
+                sents = abs(bisect_right(self.sent_starts, s.start_char) - bisect_right(self.sent_starts, t.start_char))
+                best = min(best, (chars, sents))
+        return best
+
+    def specificity(self, g: Group) -> int:
+        """1 province, 2 city, 3 county (the lexicon, else a 县 or 旗), 4 a town, street or zone, 5 a village."""
+        d = self.ext.division(g)
+        if d is not None:
+            return d.level
+        if any(f.endswith(("村", "社区", "村委", "居委会")) for f in g.forms):
+            return 5
+        return 3 if any(f.endswith(("县", "旗")) for f in g.forms) else 4
+
     @cached_property
     def leaders(self) -> dict[str, list[tuple[str, Group]]]:
         """区领导甲、乙: each listed person's level and place, by the person's group key."""
@@ -378,6 +398,35 @@ def leader_lists(ctx: ArticleContext, g: Group) -> None:
         if c is not None:
             c.feats.add(f"leader_list={level}")
             c.article = Instance(set(), (g.end, place.end), f"{level}领导")
+
+
+@rule("kg.rel.nearest_place.v1")
+def nearest_place(ctx: ArticleContext, g: Group) -> None:
+    """Where an entity lies among all the places it could: how near each candidate place is
+    (characters, sentences, rank among the candidates) and how specific (rank; a finer place
+    nearer). The news names a project's nearest place (its town, its park) and the article's
+    county; the city and province only where the text says so. Runs after the rules that
+    propose the entity's places."""
+    if g.type == Names.Person:
+        return
+    cands = [c for (head, _), c in ctx.cands[Names.locatedIn].items() if head == g.key]
+    if not cands:
+        return
+    dist = {id(c): ctx.distance(g, c.tail) for c in cands}
+    spec = {id(c): ctx.specificity(c.tail) for c in cands}
+    near = sorted(set(dist.values()))
+    fine = sorted(set(spec.values()), reverse=True)
+    for c in cands:
+        chars, sents = dist[id(c)]
+        rank = min(near.index((chars, sents)), 3)
+        level = min(fine.index(spec[id(c)]), 2)
+        role = next((r for r in ("home", "city", "province") if ctx.places.get(r) is c.tail), "other")
+        c.feats |= {f"near_rank={rank}", f"spec_rank={level}", f"near_spec={rank}{level}", f"near_role={rank}{role}",
+                    f"place_sents={bucket(sents)}", f"place_chars={bucket(chars)}", f"spec={spec[id(c)]}"}
+        if any(spec[id(o)] > spec[id(c)] and dist[id(o)] < dist[id(c)] for o in cands):
+            c.feats.add("finer_nearer")  # a finer place nearer: 甲园区 in 甲镇, both named with the project
+        if any(spec[id(o)] < spec[id(c)] and dist[id(o)] < dist[id(c)] for o in cands):
+            c.feats.add("coarser_nearer")
 
 
 # -- finishers --------------------------------------------------------------------------------
