@@ -236,6 +236,23 @@ def test_nearest_place_ranks_the_places_of_an_entity(nlp):
     assert {"near_rank=1", "spec_rank=1", "spec=3", "finer_nearer", "near_role=1home"} <= county.feats
 
 
+def test_place_features_say_the_level_and_the_country(nlp):
+    """市委 is the city's committee (relative_match with the lexicon's 青岛市, not the county); a
+    foreign country is marked as such; a town's step up to its county is one level."""
+    from kg.training.relations import component, oracle_doc
+    text = "本报讯 青禾县举行项目签约仪式。青岛市委、县委有关负责同志出席。星河精工产业园引进德国技术，落户青禾县禾丰镇。"
+    gold = {"entities": [{"name": n, "type": t, "aliases": []} for n, t in
+                         [("青禾县", "District"), ("青岛", "District"), ("市委", "Organization"), ("县委", "Organization"),
+                          ("德国", "District"), ("禾丰镇", "District"), ("星河精工产业园", "Project")]],
+            "relations": []}
+    cands, _ = component(nlp).candidates(oracle_doc(nlp, text, gold))
+    located = {(c.head.text, c.tail.text): c.feats for c in cands["locatedIn"].values()}
+    assert "relative_match" in located[("市委", "青岛")] and "relative_mismatch" in located[("市委", "青禾县")]
+    assert "relative_match" in located[("县委", "青禾县")]
+    assert "t_country" in located[("星河精工产业园", "德国")] and "t_country" not in located[("星河精工产业园", "禾丰镇")]
+    assert "spec_step=1" in located[("禾丰镇", "青禾县")]
+
+
 def test_training_learns_the_sample_articles(nlp, shared_dir):
     """Fit on two sample articles with oracle entities, score the third: the model beats the
     rules alone (which find no article-level relation)."""

@@ -423,6 +423,8 @@ def nearest_place(ctx: ArticleContext, g: Group) -> None:
         role = next((r for r in ("home", "city", "province") if ctx.places.get(r) is c.tail), "other")
         c.feats |= {f"near_rank={rank}", f"spec_rank={level}", f"near_spec={rank}{level}", f"near_role={rank}{role}",
                     f"place_sents={bucket(sents)}", f"place_chars={bucket(chars)}", f"spec={spec[id(c)]}"}
+        if g.type == Names.District:  # a town lies in its county, not (in the gold) in its city
+            c.feats.add(f"spec_step={max(-1, min(ctx.specificity(g) - spec[id(c)], 3))}")
         if any(spec[id(o)] > spec[id(c)] and dist[id(o)] < dist[id(c)] for o in cands):
             c.feats.add("finer_nearer")  # a finer place nearer: 甲园区 in 甲镇, both named with the project
         if any(spec[id(o)] < spec[id(c)] and dist[id(o)] < dist[id(c)] for o in cands):

@@ -434,6 +434,11 @@ class RelationExtractor:
         if (relative := re.match(r"新区|区|市|县|镇|乡|州|旗|省", hn)) and h.type == Names.Organization:
             f.add("relative=" + relative.group())
             f.add(f"relative_to_{tn[-1:]}")
+            # 市委 -> 桂林 (the lexicon's 桂林市), not the county: the level the relative name says
+            names = t.forms | ({td.name} if td is not None else set())
+            f.add("relative_match" if any(n.endswith(relative.group()) for n in names) else "relative_mismatch")
+        if t.forms & lex.countries:
+            f.add("t_country")
         f.add(f"t_suffix={tn[-1:]}")
         if h.type == Names.Project:
             f.add(f"h_mentions={min(len(h.spans), 3)}")
