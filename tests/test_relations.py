@@ -253,6 +253,19 @@ def test_place_features_say_the_level_and_the_country(nlp):
     assert "spec_step=1" in located[("禾丰镇", "青禾县")]
 
 
+def test_project_words_reach_the_article_level_investor(nlp):
+    """The home district's invests candidate carries what the project's own sentence says (签约),
+    though the district is named in another sentence."""
+    from kg.training.relations import component, oracle_doc
+    text = "本报讯 青禾县召开重点项目推进会。\n星河精工产业园项目昨日签约。禾丰物流园正在规划。"
+    gold = {"entities": [{"name": n, "type": t, "aliases": []} for n, t in
+                         [("青禾县", "District"), ("星河精工产业园", "Project"), ("禾丰物流园", "Project")]],
+            "relations": []}
+    cands, _ = component(nlp).candidates(oracle_doc(nlp, text, gold))
+    invests = {c.tail.text: c.feats for c in cands["invests"].values() if c.head.text == "青禾县"}
+    assert "p_cue=签约" in invests["星河精工产业园"] and "p_cue=签约" not in invests["禾丰物流园"]
+
+
 def test_training_learns_the_sample_articles(nlp, shared_dir):
     """Fit on two sample articles with oracle entities, score the third: the model beats the
     rules alone (which find no article-level relation)."""
