@@ -250,6 +250,7 @@ def test_place_features_say_the_level_and_the_country(nlp):
     assert "relative_match" in located[("市委", "青岛")] and "relative_mismatch" in located[("市委", "青禾县")]
     assert "relative_match" in located[("县委", "青禾县")]
     assert "t_country" in located[("星河精工产业园", "德国")] and "t_country" not in located[("星河精工产业园", "禾丰镇")]
+    assert not any(head == "德国" for head, _ in located)  # a country lies in no district
     assert "spec_step=1" in located[("禾丰镇", "青禾县")]
 
 

@@ -90,6 +90,8 @@ class ArticleContext:
         heads, tails = SIGNATURES[label]
         if h.type not in heads or t.type not in tails:
             return None
+        if label == Names.locatedIn and h.forms & self.ext.lex.countries:  # a country lies in no district
+            return None
         c = self.cands[label].get((h.key, t.key))
         if c is None:
             c = self.cands[label][(h.key, t.key)] = Candidate(h, t, self.ext.pair_features(self.text, h, t, self.places))
