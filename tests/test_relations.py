@@ -100,6 +100,7 @@ AMOUNT_CASES = [
     ("投资3亿元建设的青禾冷链中心正式投用。", "青禾冷链中心", 300_000_000),
     ("签约青禾光伏电站项目，总投资12亿元。", "青禾光伏电站", 1_200_000_000),
     ("加快推进禾丰物流园项目建设，该项目总投资42亿元。", "禾丰物流园", 4_200_000_000),
+    ("位于禾丰镇的青禾养老中心项目，投资额2.5亿元。", "青禾养老中心", 250_000_000),
     # a total over a list or a count of projects is no single project's amount
     ("青禾智造园项目、禾丰物流园项目，总投资8亿元。", "青禾智造园", None),
     ("青禾智造园项目、禾丰物流园项目，总投资8亿元。", "禾丰物流园", None),
@@ -120,6 +121,23 @@ def test_amounts_go_on_each_projects_invests(extract_text):
     amounts = {r.tail: r.amount for r in ex.relations if r.relation == "invests"}
     assert amounts.get("青禾新材料产业园") == 1_000_000_000
     assert amounts.get("禾丰智造园") in (300_000_000, None)  # found as a project or not, never 10亿
+
+
+def test_amount_from_another_mention_and_on_the_company(nlp):
+    """The amount stands at the project's second mention; the company that invests takes it,
+    the district that hosts the project does not (ANNOTATION.md: the investor's relation)."""
+    from kg.pipeline.relations import Rel, RelationExtractor
+    text = "青禾县星河精工产业园项目签约。星河精工产业园项目总投资6亿元，由星河集团投资建设。"
+    doc = nlp.make_doc(text)
+    spans = [doc.char_span(m, m + 7, "Project") for m in (3, 16)]
+    county, company = (0, 3, "District"), (text.index("星河集团"), text.index("星河集团") + 4, "Enterprise")
+    first = (3, 10, "Project")
+    rels = [Rel(county, first, "invests", None, None, 0.9), Rel(company, first, "invests", None, None, 0.9)]
+    mentions = {(s.start_char, s.end_char): spans for s in spans}
+    done = RelationExtractor("kg_relations").finish(text, rels, mentions)
+    assert {r.head[2]: r.amount for r in done} == {"District": None, "Enterprise": 600_000_000}
+    alone = RelationExtractor("kg_relations").finish(text, rels[:1], mentions)
+    assert [r.amount for r in alone] == [600_000_000]
 
 
 # --- the model: data on disk, no pickle --------------------------------------------------------

@@ -6,7 +6,8 @@ Three kinds, run in the order config.cfg lists them:
   model is trained;
 * article rules, `(ArticleContext, Group) -> None`: article-level candidates and features for one
   entity (the home district, a section's zone, 区领导 lists, bare government titles);
-* finishers, `(RelationExtractor, text, list[Rel]) -> list[Rel]`: the decided relations completed (amounts).
+* finishers, `(RelationExtractor, text, list[Rel], mentions) -> list[Rel]`: the decided relations
+  completed (amounts); `mentions` maps a relation end to all mentions of its entity.
 
 Their confidences (where no model is trained) are one table, `confidences` in config.cfg.
 Each rule has (text, must find, must not find) cases in tests/test_relations.py.
@@ -181,7 +182,7 @@ class ArticleContext:
 
 SentenceRule = Callable[[SentenceContext], list[Rel]]
 ArticleRule = Callable[[ArticleContext, Group], None]
-Finisher = Callable[["RelationExtractor", str, list[Rel]], list[Rel]]
+Finisher = Callable[["RelationExtractor", str, list[Rel], dict[tuple[int, int], list[Span]]], list[Rel]]
 
 F = TypeVar("F", bound=Callable)
 
@@ -457,15 +458,25 @@ def project_words(ctx: ArticleContext, g: Group) -> None:
 
 # -- finishers --------------------------------------------------------------------------------
 @rule("kg.rel.amounts.v1")
-def with_amounts(ext: RelationExtractor, text: str, rels: list[Rel]) -> list[Rel]:
+def with_amounts(ext: RelationExtractor, text: str, rels: list[Rel],
+                 mentions: dict[tuple[int, int], list[Span]] | None = None) -> list[Rel]:
     """An amount goes on the invests relations of the one project it precedes or follows
-    ("投资5亿元的甲项目，投资0.6亿元的乙项目"); a total over several projects goes nowhere."""
+    ("投资5亿元的甲项目，投资0.6亿元的乙项目"), at the relation's own mention or else the first
+    of the project's other mentions that has one; a total over several projects goes nowhere.
+    Where a company invests too, the amount is the company's (the district hosts it)."""
     patterns = amount_patterns(tuple(ext.words["amount_words"]), tuple(ext.words["counters"]))
+    mentions = mentions or {}
     amounts: dict[tuple[int, int], int | None] = {}
+    project = {r.tail[:2]: ms[0].start_char if (ms := mentions.get(r.tail[:2])) else r.tail[0]
+               for r in rels if r.label == Names.invests}
+    with_company = {project[r.tail[:2]] for r in rels if r.label == Names.invests and r.head[2] == Names.Enterprise}
     for r in rels:
         if r.label == Names.invests and r.tail[:2] not in amounts:
-            amounts[r.tail[:2]] = project_amount(text, r.tail[0], r.tail[1], patterns)
-    return [r._replace(amount=amounts.get(r.tail[:2])) if r.label == Names.invests and r.amount is None else r
+            others = [(s.start_char, s.end_char) for s in mentions.get(r.tail[:2], [])]
+            amounts[r.tail[:2]] = next((a for start, end in [r.tail[:2], *others]
+                                        if (a := project_amount(text, start, end, patterns)) is not None), None)
+    return [r._replace(amount=amounts.get(r.tail[:2])) if r.label == Names.invests and r.amount is None
+            and (r.head[2] == Names.Enterprise or project[r.tail[:2]] not in with_company) else r
             for r in rels]
 
 

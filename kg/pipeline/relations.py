@@ -229,8 +229,11 @@ class RelationExtractor:
                model: LinearModel) -> list[Rel]:
         """The relations whose probability reaches the label's threshold (the rules' own
         relations where no model is trained)."""
+        # every mention of each project, for the finishers (an amount may stand at another mention)
+        mentions = {(s.start_char, s.end_char): g.spans for c in cands[Names.invests].values()
+                    for g in (c.tail,) for s in g.spans}
         if not model:
-            return self.finish(text, rule_rels)
+            return self.finish(text, rule_rels, mentions)
         out: list[Rel] = []
         best = {label: {key: c.best(model, label) for key, c in pairs.items()} for label, pairs in cands.items()}
         # an entity found in the zone a section heading opens is not also put in the home district
@@ -255,11 +258,12 @@ class RelationExtractor:
                 role = inst.role if inst else None
                 role = role or next((i.role for i in c.instances if i.role), None)
                 out.append(Rel(head, tail, label, role, None, round(p, 3)))
-        return self.finish(text, out)
+        return self.finish(text, out, mentions)
 
-    def finish(self, text: str, rels: list[Rel]) -> list[Rel]:
+    def finish(self, text: str, rels: list[Rel], mentions: dict[tuple[int, int], list[Span]] | None = None) -> list[Rel]:
+        """`mentions`: all mentions of the entity that a relation end is one mention of."""
         for finisher in self.finishers:
-            rels = finisher(self, text, rels)
+            rels = finisher(self, text, rels, mentions or {})
         return rels
 
     def candidates(self, doc: Doc, text: str | None = None) -> tuple[dict[str, dict[tuple[str, str], Candidate]], list[Rel]]:
