@@ -272,7 +272,7 @@ def learning_curve(nlp: Language, shared: Path = SHARED, fractions: tuple[float,
     return rows
 
 
-def choose_thresholds(nlp: Language, items: list[Item], gold_dir: Path | list[Path], grid: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5),
+def choose_thresholds(nlp: Language, items: list[Item], gold_dir: Path | list[Path], grid: tuple[float, ...] = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5),
                       folds: int = 4, C: float | None = None, seed: int = 7) -> dict[str, float]:
     """Per relation, the threshold with the best cross-validated F1 (oracle and pipeline
     entities summed), over the given (training) items only."""
