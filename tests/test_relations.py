@@ -285,6 +285,22 @@ def test_project_words_reach_the_article_level_investor(nlp):
     assert "p_cue=签约" in invests["星河精工产业园"] and "p_cue=签约" not in invests["禾丰物流园"]
 
 
+def test_home_district_by_its_short_form(nlp):
+    """坊子 (the lexicon's 坊子区, written short) is the article's home (本区), not the zone
+    part (片区) that ends in 区 as well; and its division is found from the short form."""
+    from kg.pipeline.relations import _unique
+    from kg.training.relations import component, oracle_doc
+    text = "本报讯 坊子召开重点项目推进会。本区将加快青禾科技城坊子片区建设，青禾科技城坊子片区已落地项目12个。"
+    gold = {"entities": [{"name": "坊子", "type": "District", "aliases": []},
+                         {"name": "青禾科技城坊子片区", "type": "District", "aliases": []}], "relations": []}
+    rel = component(nlp)
+    doc = oracle_doc(nlp, text, gold)
+    groups = rel.groups(doc.text, _unique(list(doc.ents) + list(doc.spans["kg_nested"])))
+    home = rel.article_places(doc.text, groups)["home"]
+    assert home is not None and home.text == "坊子"
+    assert rel.division(home) is not None and rel.division(home).name == "坊子区"
+
+
 def test_training_learns_the_sample_articles(nlp, shared_dir):
     """Fit on two sample articles with oracle entities, score the third: the model beats the
     rules alone (which find no article-level relation)."""

@@ -378,8 +378,10 @@ class RelationExtractor:
     def division(self, g: Group) -> lexicon.Division | None:
         """The lexicon's division for any form of the entity (longest form first)."""
         if not g.looked_up:
-            g.division = next((self.lex.divisions[f] for f in sorted(g.forms, key=len, reverse=True)
-                               if f in self.lex.divisions), None)
+            forms = sorted(g.forms, key=len, reverse=True)
+            # a county's own short form (璧山 = 璧山区) is not in the lexicon: as in group_key
+            tried = forms + [f + s for f in forms for s in "县区市"] if g.type == Names.District else forms
+            g.division = next((self.lex.divisions[f] for f in tried if f in self.lex.divisions), None)
             g.looked_up = True
         return g.division
 
@@ -393,7 +395,8 @@ class RelationExtractor:
         zones = [g for g in districts if levels[id(g)] in (0, 3)]
 
         def rank(g: Group) -> tuple:
-            return (any(f[-1:] in own for f in g.forms), any(f.endswith("新区") for f in g.forms) or div(g) is not None,
+            names = g.forms | ({d.name} if (d := div(g)) is not None else set())  # 璧山 as 璧山区: 本区
+            return (any(f[-1:] in own for f in names), any(f.endswith("新区") for f in g.forms) or d is not None,
                     len(g.spans), max(map(len, g.forms)))
         home = max(zones, key=rank, default=None)
         cities = [g for g in districts if levels[id(g)] == 2]
