@@ -434,28 +434,6 @@ def nearest_place(ctx: ArticleContext, g: Group) -> None:
             c.feats.add("coarser_nearer")
 
 
-@rule("kg.rel.project_words.v1")
-def project_words(ctx: ArticleContext, g: Group) -> None:
-    """What the sentences that name a project say of it (签约, 引进, 开工, 落户…: the cue words),
-    on its investors' candidates: a signed or brought-in project has an investor, a listed one
-    may not (measured on locatedIn too, where it did not help)."""
-    if g.type != Names.Project:
-        return
-    seen: set[int] = set()
-    words: set[str] = set()
-    for s in g.spans:
-        i = bisect_right(ctx.sent_starts, s.start_char) - 1
-        if i in seen:
-            continue
-        seen.add(i)
-        lo, hi = ctx.sents[i] if i >= 0 else (0, len(ctx.text))
-        words |= {w for w in ctx.ext.cues if w in ctx.text[lo:hi]}
-    feats = {f"p_cue={w}" for w in words}
-    for (head, tail), c in ctx.cands[Names.invests].items():
-        if tail == g.key:
-            c.feats |= feats
-
-
 # -- finishers --------------------------------------------------------------------------------
 @rule("kg.rel.amounts.v1")
 def with_amounts(ext: RelationExtractor, text: str, rels: list[Rel],

@@ -60,8 +60,7 @@ RULE_CONFIDENCE = {"post_chain_top": 0.9, "post_chain_other": 0.8, "name_structu
 SENTENCE_RULES = {"post_chain": "kg.rel.post_chain.v1", "name_structure": "kg.rel.name_structure.v1"}
 ARTICLE_RULES = {"section_zone": "kg.rel.section_zone.v1", "heading_zone": "kg.rel.heading_zone.v1",
                  "home_places": "kg.rel.home_places.v1", "bare_titles": "kg.rel.bare_titles.v1",
-                 "leader_lists": "kg.rel.leader_lists.v1", "nearest_place": "kg.rel.nearest_place.v1",
-                 "project_words": "kg.rel.project_words.v1"}
+                 "leader_lists": "kg.rel.leader_lists.v1", "nearest_place": "kg.rel.nearest_place.v1"}
 FINISHERS = {"amounts": "kg.rel.amounts.v1"}
 
 
