@@ -1,14 +1,17 @@
 """The library entry point: files -> Extractions (per article) -> merged graph -> exports.
 
     report = kg.api.build(Path("examples/corpus"), Path("output"))
-    print(report.summary(), report.timings, report.failures)
+    print(report.summary(), report.seconds, report.failures)
 
-`build` = `run` (extract, with cache and worker processes) + `export` (merge, project, every
-exporter of kg.export) + an optional SPARQL store. The CLI (kg/cli.py) is a thin layer over
-these functions.
+`build` is the one build path, kg.stream.build: extraction into record partitions on disk (with
+cache and worker processes or a Dask cluster), a merge in bounded memory, streamed exports, an
+optional SPARQL store. `run` extracts (kg extract, kg evaluate); `export` merges extractions held
+in memory and writes them with the exporters of kg.export (small graphs, new formats). The CLI
+(kg/cli.py) is a thin layer over these functions.
 """
 from __future__ import annotations
 
+import resource
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,7 +23,6 @@ from spacy.language import Language
 
 from kg import nlp as kg_nlp
 from kg import publish
-from kg.cache import ExtractionCache
 from kg.extract import extract
 from kg.ingest import IngestError, iter_articles, read_article
 from kg.schema import Schema
@@ -49,7 +51,6 @@ class Failure:
 class Run:
     extractions: list[Extraction] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
-    cached: int = 0  # extractions taken from the cache
 
 
 def load_articles(paths: Iterable[Path], failures: list[Failure], max_bytes: int = 20_000_000,
@@ -124,46 +125,36 @@ def _extract_in_workers(nlp: Language, articles: Iterable[Article], failures: li
 
 
 def run(path: Path, nlp: Language | None = None, progress: Callable[[Iterable], Iterable] | None = None,
-        n_process: int = 1, max_bytes: int = 20_000_000, cache: Path | None = None,
-        schema: Schema | None = None, follow_symlinks: bool = False) -> Run:
-    """Extract every article under `path` (a file or folder). With `cache`, articles whose
-    bytes and pipeline are unchanged since the last run are not extracted again. Symlinks out
-    of the folder are failures unless `follow_symlinks`."""
+        n_process: int = 1, max_bytes: int = 20_000_000, schema: Schema | None = None,
+        follow_symlinks: bool = False) -> Run:
+    """Extract every article under `path` (a file or folder), in doc-id order. Symlinks out of
+    the folder are failures unless `follow_symlinks`."""
     nlp = nlp or kg_nlp.build()
     result = Run()
-    files = list(iter_articles(path))
-    store = ExtractionCache(cache, kg_nlp.version(nlp)) if cache else None
-    todo: list[Article] = []
+    files = list(iter_articles(path))  # IngestError now for a folder without articles
     root = Path(path) if Path(path).is_dir() else None
-    for article in load_articles(files, result.failures, max_bytes, root, follow_symlinks):
-        hit = store.get(article) if store else None
-        if hit is not None:
-            result.extractions.append(hit)
-        else:
-            todo.append(article)
-    result.cached = len(result.extractions)
-    for ex in (progress or (lambda x: x))(extract_articles(nlp, todo, result.failures, n_process, schema=schema)):
-        result.extractions.append(ex)
-        if store:
-            store.put(ex)
-    if store:
-        store.prune()
+    articles = load_articles(files, result.failures, max_bytes, root, follow_symlinks)
+    result.extractions.extend((progress or (lambda x: x))(extract_articles(nlp, articles, result.failures, n_process,
+                                                                            schema=schema)))
     result.extractions.sort(key=lambda ex: ex.article.doc_id)
     return result
 
 
 @dataclass
 class BuildReport:
-    """What a build did: counts, files written, seconds per stage (in run order), failures."""
+    """What a build (or an export) did: counts, files written, seconds and peak memory per stage
+    (in run order), failures."""
     out: Path
     articles: int = 0
     cached: int = 0          # articles whose extraction came from the cache
+    reused: int = 0          # record partitions reused without reading their files
     entities: int = 0
     relations: int = 0
     triples: int = 0
     files: list[Path] = field(default_factory=list)
     store_triples: int | None = None
-    timings: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    peak_mb: dict[str, float] = field(default_factory=dict)   # this process's peak RSS after each stage
     failures: list[Failure] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -171,12 +162,13 @@ class BuildReport:
                 f"{self.relations} relations, {self.triples} triples in {self.out}/")
 
     @contextmanager
-    def timed(self, stage: str) -> Iterator[None]:
+    def stage(self, name: str) -> Iterator[None]:
         t0 = time.perf_counter()
         try:
             yield
         finally:
-            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - t0
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+            self.peak_mb[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _exporters(formats: Sequence[str] | None) -> dict[str, Exporter]:
@@ -200,15 +192,15 @@ def export(extractions: list[Extraction], out: Path, formats: Sequence[str] | No
     registry = _exporters(formats)
     schema = schema or load_schema()
     report = report or BuildReport(Path(out))
-    with report.timed("merge"):
+    with report.stage("merge"):
         kgraph = graph.merge(extractions)
-    with report.timed("project"):
+    with report.stage("project"):
         views = Views(kgraph, graph.to_rdf(kgraph, schema), graph.to_networkx(kgraph), schema, title, html_max_nodes)
     with publish.staging(Path(out)) as stage:  # all files or none: see kg/publish.py
         for name in formats or registry:
-            with report.timed(name):
+            with report.stage(name):
                 registry[name](views, stage)
-        with report.timed("publish"):
+        with report.stage("publish"):
             report.files += publish.publish(stage, Path(out))
     report.articles = report.articles or len(extractions)
     report.entities, report.relations, report.triples = len(kgraph.nodes), len(kgraph.edges), len(views.rdf)
@@ -218,51 +210,18 @@ def export(extractions: list[Extraction], out: Path, formats: Sequence[str] | No
 def build(corpus: Path, out: Path, *, nlp: Language | None = None, segmenter: str = "char",
           pkuseg_model: Path | None = None, model: str | None = None, jobs: int = 1,
           max_bytes: int = 20_000_000, cache: bool = True, store: Path | None = None,
-          formats: Sequence[str] | None = None, schema: Schema | None = None, title: str | None = None,
+          formats: Sequence[str] | None = None, title: str | None = None,
           progress: Callable[[Iterable], Iterable] | None = None, follow_symlinks: bool = False,
-          html_max_nodes: int = 2000) -> BuildReport:
-    """The whole build: extract every article under `corpus` (reusing OUT/.cache unless
-    cache=False), merge, write every export into `out`, and with `store` load graph.ttl into
-    an on-disk SPARQL store. Bad arguments raise BuildError before anything is extracted; a
-    bad article is a Failure in the report, never fatal; a type or relation the ontology does
-    not declare (records from an older cache, say) raises kg.schema.SchemaError."""
-    from kg.sparql import store as kg_store
-
-    corpus, out = Path(corpus), Path(out)
-    if not corpus.exists():
-        raise BuildError(f"{corpus}: no such file or folder")
-    _exporters(formats)
-    if store is not None:
-        if formats is not None and "turtle" not in formats:
-            raise BuildError("the store is loaded from graph.ttl: keep the turtle export")
-        try:  # refuse a bad store before the (long) extraction
-            kg_store.check_target(store)
-        except kg_store.StoreError as err:
-            raise BuildError(str(err)) from err
-    try:  # the last check: it creates `out`
-        publish.ready(out)
-    except publish.OutputError as err:
-        raise BuildError(str(err)) from err
-    report = BuildReport(out)
-    with report.timed("load"):
-        try:
-            nlp = nlp or kg_nlp.build(segmenter, pkuseg_model, model)
-        except (ValueError, OSError) as err:
-            raise BuildError(str(err)) from err
-    with report.timed("extract"):
-        try:
-            result = run(corpus, nlp, progress, jobs, max_bytes, out / ".cache" if cache else None, schema,
-                         follow_symlinks)
-        except IngestError as err:  # an empty folder: nothing to read at all
-            result = Run(failures=[Failure(str(err.path), err.reason)])
-    report.failures, report.cached, report.articles = result.failures, result.cached, len(result.extractions)
-    if not result.extractions:
-        return report
-    export(result.extractions, out, formats, schema, title or f"zhkg — {corpus.name}", report, html_max_nodes)
-    if store is not None:
-        with report.timed("store"):
-            try:
-                report.store_triples = kg_store.load_store(out / "graph.ttl", store)
-            except kg_store.StoreError as err:
-                raise BuildError(str(err)) from err
-    return report
+          html_max_nodes: int = 2000, scheduler: str | None = None) -> BuildReport:
+    """The whole build (kg.stream.build): extract every article under `corpus` (reusing OUT/.records
+    and OUT/.cache unless cache=False) in this process, `jobs` worker processes or on a Dask
+    `scheduler`; merge in bounded memory; write the outputs of `formats` (default: all of
+    kg.stream.build.OUTPUTS) into `out`; with `store`, load graph.ttl into an on-disk SPARQL store.
+    Bad arguments raise BuildError before anything is extracted; a bad article is a Failure in the
+    report, never fatal; a type or relation the ontology does not declare raises kg.schema.SchemaError."""
+    from kg.stream import build as stream
+    pipeline = {"model": model} if model else {
+        "segmenter": segmenter, "pkuseg_model": str(pkuseg_model) if pkuseg_model else None}
+    return stream.build(corpus, out, nlp, pipeline=pipeline, jobs=jobs, cache=cache, max_bytes=max_bytes,
+                        html_max_nodes=html_max_nodes, store=store, formats=formats, title=title,
+                        scheduler=scheduler, follow_symlinks=follow_symlinks, progress=progress)

@@ -40,12 +40,12 @@ class UsageError(Exception):
     pass
 
 
-def _progress(desc: str) -> Callable[[Iterable], Iterable]:
+def _progress(desc: str, unit: str = "article") -> Callable[[Iterable], Iterable]:
     def wrap(items: Iterable) -> Iterable:
         if not sys.stderr.isatty():
             return items
         from tqdm import tqdm
-        return tqdm(items, desc=desc, unit="article")
+        return tqdm(items, desc=desc, unit=unit)
     return wrap
 
 
@@ -71,8 +71,7 @@ def _run(args: argparse.Namespace, out: Path | None = None):
         except publish.OutputError as err:
             raise UsageError(str(err)) from err
     try:
-        cache = None if getattr(args, "no_cache", True) else args.out / ".cache"
-        return api.run(args.path, nlp, _progress(args.command), args.jobs, args.max_bytes, cache,
+        return api.run(args.path, nlp, _progress(args.command), args.jobs, args.max_bytes,
                        follow_symlinks=args.follow_symlinks)
     except IngestError as err:  # an empty folder: nothing to read at all
         return api.Run(failures=[api.Failure(str(err.path), err.reason)])
@@ -87,43 +86,19 @@ def _report(failures: list) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     from kg import api
     from kg.schema import SchemaError
-    if args.scheduler:
-        return _build_on_cluster(args)
+    from kg.stream.cluster import ClusterError
     try:
         report = api.build(args.path, args.out, segmenter=args.segmenter, pkuseg_model=args.pkuseg_model,
                            model=args.model, jobs=args.jobs, max_bytes=args.max_bytes, cache=not args.no_cache,
-                           store=args.store, progress=_progress(args.command), follow_symlinks=args.follow_symlinks,
-                           html_max_nodes=args.html_max_nodes)
-    except (api.BuildError, SchemaError) as err:
+                           store=args.store, progress=_progress(args.command, unit="partition"),
+                           follow_symlinks=args.follow_symlinks, html_max_nodes=args.html_max_nodes,
+                           scheduler=args.scheduler)
+    except (api.BuildError, SchemaError, ClusterError) as err:
         raise UsageError(str(err)) from err
     if report.articles:
         print(report.summary())
     if report.store_triples is not None:
         print(f"store: {report.store_triples} triples in {args.store}/")
-    return _report(report.failures)
-
-
-def _build_on_cluster(args: argparse.Namespace) -> int:
-    """The bounded-memory build (kg.stream) with its tasks on a Dask cluster."""
-    from kg.ingest import IngestError
-    from kg.sparql import store
-    from kg.stream.build import build
-    from kg.stream.cluster import ClusterError
-    if not args.path.exists():
-        raise UsageError(f"{args.path}: no such file or folder")
-    pipeline = {"model": args.model} if args.model else {
-        "segmenter": args.segmenter, "pkuseg_model": str(args.pkuseg_model) if args.pkuseg_model else None}
-    try:
-        if args.store:
-            store.check_target(args.store)
-        report = build(args.path, args.out, jobs=args.jobs, cache=not args.no_cache, max_bytes=args.max_bytes,
-                       html_max_nodes=args.html_max_nodes, store=args.store, scheduler=args.scheduler,
-                       pipeline=pipeline)
-    except (ClusterError, IngestError, store.StoreError) as err:
-        raise UsageError(str(err)) from err
-    if report.articles:
-        print(f"{report.articles} articles ({report.cached} from cache) -> {report.entities} entities, "
-              f"{report.relations} relations, {report.triples} triples in {args.out}/")
     return _report(report.failures)
 
 

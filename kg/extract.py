@@ -11,6 +11,7 @@ from bisect import bisect_right
 from spacy.tokens import Doc, Span
 
 from kg.pipeline.relations import NESTED_KEY, End, Rel
+from kg.pipeline.text import doc_text
 from kg.resolve import Resolver
 from kg.schema import Schema
 from kg.schema import load as load_schema
@@ -19,11 +20,12 @@ from kg.vocab import Names
 
 
 class Sentences:
-    """Sentence lookup by character offset (doc.sents and doc.text rebuild on every access)."""
+    """Sentence lookup by character offset (doc.sents rebuilds its Spans on every access)."""
 
     def __init__(self, doc: Doc, article: Article):
         self.article = article
-        self.bounds = [(s.start_char, s.end_char, s.text.strip()) for s in doc.sents]
+        text = doc_text(doc)  # Span.text joins the span's tokens again: slice the text instead
+        self.bounds = [(s.start_char, s.end_char, text[s.start_char:s.end_char].strip()) for s in doc.sents]
         self.starts = [b[0] for b in self.bounds]
 
     def evidence(self, start: int) -> Evidence:
@@ -38,7 +40,7 @@ def extract(doc: Doc, article: Article, schema: Schema | None = None) -> Extract
     """Span and relation labels must be classes and relations of `schema` (default: the
     ontology in use); anything else is a SchemaError naming the article."""
     schema = schema or load_schema()
-    text, sents = doc.text, Sentences(doc, article)
+    text, sents = doc_text(doc), Sentences(doc, article)
     spans: list[Span] = list(doc.ents) + list(doc.spans.get(NESTED_KEY, []))
     # kb_id_ names the component that found a span (suffix, lexicon, ner, title…); owners and
     # places inside names come from kg_relations

@@ -31,10 +31,7 @@ def build(segmenter: str = "char", pkuseg_model: str | Path | None = None,
         nlp.add_pipe("kg_relations")
         nlp.meta["kg_build"] = {"model": model}
         return nlp
-    if segmenter not in SEGMENTERS:
-        raise ValueError(f"unknown segmenter {segmenter!r}: choose one of {', '.join(SEGMENTERS)}")
-    if segmenter == "pkuseg" and not pkuseg_model:
-        raise ValueError("the pkuseg segmenter needs a model: pass --pkuseg-model DIR")
+    check(segmenter, pkuseg_model)
     config = Config().from_disk(CONFIG)
     config["nlp"]["tokenizer"]["segmenter"] = segmenter
     if ner_model:
@@ -51,6 +48,18 @@ def build(segmenter: str = "char", pkuseg_model: str | Path | None = None,
     nlp.meta["kg_build"] = {"segmenter": segmenter, "pkuseg_model": str(pkuseg_model) if pkuseg_model else None,
                             "ner_model": str(ner_model) if ner_model else None}
     return nlp
+
+
+def check(segmenter: str = "char", pkuseg_model: str | Path | None = None, model: str | None = None,
+          ner_model: str | Path | None = None) -> None:
+    """The argument errors `build` raises (ValueError), without building: for a build whose
+    worker processes make the pipeline."""
+    if model:
+        return
+    if segmenter not in SEGMENTERS:
+        raise ValueError(f"unknown segmenter {segmenter!r}: choose one of {', '.join(SEGMENTERS)}")
+    if segmenter == "pkuseg" and not pkuseg_model:
+        raise ValueError("the pkuseg segmenter needs a model: pass --pkuseg-model DIR")
 
 
 def version(nlp: Language) -> str:

@@ -1,5 +1,6 @@
 """The library entry point: worker processes give the same extractions as one process; build
-reports what it did and refuses bad arguments before writing anything."""
+(the streamed one, kg.stream.build) reports what it did and refuses bad arguments before writing
+anything; the in-memory library export writes the graph the build writes."""
 from __future__ import annotations
 
 import re
@@ -35,20 +36,23 @@ def test_build_reports_counts_timings_files_and_failures(tmp_path, nlp):
     assert {p.name for p in report.files} == {"graph.ttl", "graph.graphml", "entities.csv", "relations.csv",
                                                "graph.html"}
     assert all(p.is_file() for p in report.files)
-    assert {"load", "extract", "merge", "project", *api_exporters()} <= set(report.timings)
-    assert all(s >= 0 for s in report.timings.values())
+    assert list(report.seconds)[:2] == ["load", "extract"] and list(report.seconds)[-1] == "publish"
+    assert all(s >= 0 for s in report.seconds.values()) and report.peak_mb.keys() == report.seconds.keys()
+    # another format set: the records are reused, nothing is extracted again
     again = api.build(corpus, tmp_path / "out", nlp=nlp, formats=["csv"])
-    assert again.cached == 2 and [p.name for p in again.files] == ["entities.csv", "relations.csv"]
-
-
-def api_exporters() -> list[str]:
-    from kg.export import exporters
-    return list(exporters())
+    assert again.reused == 1 and [p.name for p in again.files] == ["entities.csv", "relations.csv"]
+    assert (again.articles, again.entities, again.relations) == (report.articles, report.entities, report.relations)
+    # the library's in-memory export of the same extractions writes the same files
+    lib = api.export(api.run(corpus, nlp).extractions, tmp_path / "lib", formats=["csv"])
+    assert (lib.entities, lib.relations, lib.triples) == (report.entities, report.relations, report.triples)
+    for name in ("entities.csv", "relations.csv"):
+        assert (tmp_path / "lib" / name).read_bytes() == (tmp_path / "out" / name).read_bytes(), name
 
 
 @pytest.mark.parametrize("kwargs,message", [
     ({"corpus": Path("/nonexistent/corpus")}, "no such file or folder"),
     ({"formats": ["pdf"]}, "unknown export format(s) pdf"),
+    ({"formats": ["csv"], "store": Path("store")}, "keep the turtle export"),
     ({"nlp": None, "segmenter": "nope"}, "unknown segmenter"),
 ])
 def test_build_refuses_bad_arguments_before_writing(tmp_path, nlp, kwargs, message):

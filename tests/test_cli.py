@@ -19,11 +19,14 @@ def main(*argv) -> int:
     return kg.cli.main([str(a) for a in argv])
 
 
+STATE = (".cache", ".records")   # the extraction cache and record partitions, kept for the next build
+
+
 def leftovers(folder: Path) -> list[str]:
-    """Temporary or hidden files an interrupted write could leave behind (the extraction
-    cache, .cache/, is meant to stay; a temporary file inside it is not)."""
+    """Temporary or hidden files an interrupted write could leave behind (the build's state,
+    .cache/ and .records/, is meant to stay; a temporary file inside it is not)."""
     return sorted(p.name for p in folder.rglob("*") if p.name.endswith(".tmp")
-                  or (p.parent == folder and p.name.startswith(".") and p.name != ".cache"))
+                  or (p.parent == folder and p.name.startswith(".") and p.name not in STATE))
 
 
 # --- help ---------------------------------------------------------------------------------
@@ -188,23 +191,25 @@ def small_corpus(tmp_path) -> Path:
 
 
 def _raise_in_writer(monkeypatch):
-    from kg.export import files
+    from kg.stream import write
 
-    def broken(graph, path):
+    def broken(self, node, edges):
         raise RuntimeError("disk on fire")
-    monkeypatch.setattr(files, "write_turtle", broken)
+    monkeypatch.setattr(write.Chunks, "add", broken)
 
 
 def _raise_mid_write(monkeypatch):
     """The real Turtle serializer, but the file write dies halfway (disk full)."""
-    from kg.export import files
-    real = files.ox.serialize
+    from kg.stream import write
+    real = write.ox.serialize
 
-    def half(triples, output, *args, **kwargs):
+    def half(triples, output=None, *args, **kwargs):
         data = real(triples, None, *args, **kwargs)
+        if output is None:
+            return data
         Path(output).write_bytes(data[: len(data) // 2])
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(files.ox, "serialize", half)
+    monkeypatch.setattr(write.ox, "serialize", half)
 
 
 @pytest.mark.parametrize("breaker", [_raise_in_writer, _raise_mid_write], ids=["writer", "mid-write"])
@@ -228,7 +233,7 @@ def test_failed_build_keeps_the_previous_graph(breaker, small_corpus, tmp_path, 
     assert main("build", small_corpus, "--out", out) in (2, 3)
     assert {name: (out / name).read_bytes() for name in OUTPUT_FILES} == before
     assert leftovers(out) == []
-    assert sorted(p.name for p in out.iterdir() if p.name != ".cache") == sorted([*OUTPUT_FILES, "manifest.json"])
+    assert sorted(p.name for p in out.iterdir() if p.name not in STATE) == sorted([*OUTPUT_FILES, "manifest.json"])
 
 
 # --- encodings ----------------------------------------------------------------------------

@@ -231,11 +231,13 @@ def _not_called(*args, **kwargs):
 @pytest.mark.parametrize("case", ["a-file", "under-a-file", "unwritable"])
 def test_issue10_bad_out_fails_up_front(tmp_path, monkeypatch, capsys, command, case):
     from kg import api
+    from kg.stream import extract
     root = corpus(tmp_path, {"a.txt": GOOD})
     (tmp_path / "file").write_text("x", encoding="utf-8")
     out = {"a-file": tmp_path / "file", "under-a-file": tmp_path / "file" / "out",
            "unwritable": Path("/proc/kg-no-such-place/out")}[case]
-    monkeypatch.setattr(api, "run", _not_called)
+    monkeypatch.setattr(api, "run", _not_called)            # kg extract
+    monkeypatch.setattr(extract, "run_task", _not_called)   # kg build
     assert main(command, root, "--out", out) == 2
     err = capsys.readouterr().err
     assert str(out) in err and "Traceback" not in err
@@ -249,21 +251,21 @@ def test_issue10_bad_numbers_are_usage_errors(tmp_path, capsys, argv):
 
 
 def test_issue10_ctrl_c_exits_130_without_traceback(tmp_path, monkeypatch, capsys):
-    from kg import api
+    from kg.stream import extract
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
-    monkeypatch.setattr(api, "run", interrupted)
+    monkeypatch.setattr(extract, "run_task", interrupted)
     assert main("build", corpus(tmp_path, {"a.txt": GOOD}), "--out", tmp_path / "out") == 130
     err = capsys.readouterr().err
     assert "interrupted" in err and "Traceback" not in err
 
 
 def test_issue10_a_crash_is_not_exit_1(tmp_path, monkeypatch, capsys):
-    from kg import graph
+    from kg.stream import build
 
     def bug(*args, **kwargs):
         raise RuntimeError("a bug")
-    monkeypatch.setattr(graph, "merge", bug)
+    monkeypatch.setattr(build, "resolve", bug)   # the merge
     assert main("build", corpus(tmp_path, {"a.txt": GOOD}), "--out", tmp_path / "out") == 3
     assert "internal error" in capsys.readouterr().err

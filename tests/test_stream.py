@@ -182,6 +182,18 @@ def test_build_then_rebuild_after_one_change(nlp, corpus, tmp_path):
     assert "林海峰" in (out / "entities.csv").read_text(encoding="utf-8")
 
 
+def test_worker_processes_build_the_same_bytes(nlp, corpus, tmp_path):
+    from kg.stream.build import build
+    one = build(corpus, tmp_path / "one", nlp)
+    two = build(corpus, tmp_path / "two", jobs=2)   # a partition for each worker, whatever per_part
+    assert len(list((tmp_path / "two" / ".records").glob("*.jsonl"))) == 2
+    assert (two.articles, two.entities, two.relations, two.triples) == (one.articles, one.entities, one.relations,
+                                                                         one.triples)
+    assert [Path(f.path).name for f in two.failures] == ["empty.txt"]
+    for name in OUTPUTS:
+        assert (tmp_path / "two" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
+
+
 def test_local_dask_cluster_build_is_byte_identical(nlp, corpus, tmp_path):
     pytest.importorskip("dask.distributed")
     from kg.stream.build import build

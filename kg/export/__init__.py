@@ -4,8 +4,9 @@ output folder and returns the files it wrote.
     @exporter("turtle")
     def export_turtle(views: Views, out: Path) -> list[Path]: ...
 
-A new format is one such function in kg/export/ (imported in `exporters()`); kg.api.build
-runs every registered exporter unless told which.
+A new format is one such function in kg/export/ (imported in `exporters()`); kg.api.export
+(the in-memory library export) runs every registered exporter unless told which. `kg build`
+streams its four formats instead (kg.stream.write), without these views.
 """
 from __future__ import annotations
 

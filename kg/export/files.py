@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import networkx as nx
 import pyoxigraph as ox
@@ -86,8 +87,10 @@ def _cell(value: object) -> object:
     return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA) else value
 
 
-class _SafeWriter:
-    def __init__(self, out: io.StringIO) -> None:
+class SafeWriter:
+    """csv.writer whose cells cannot run as spreadsheet formulas (also kg.stream.write's)."""
+
+    def __init__(self, out: IO[str]) -> None:
         self.writer = csv.writer(out)
 
     def writerow(self, row: list[object]) -> None:
@@ -96,14 +99,14 @@ class _SafeWriter:
 
 def write_csvs(kgraph: KnowledgeGraph, entities_path: Path, relations_path: Path) -> None:
     ents = io.StringIO()
-    w = _SafeWriter(ents)
+    w = SafeWriter(ents)
     w.writerow(["iri", "type", "name", "aliases", "articles", "confidence"])
     for iri in sorted(kgraph.nodes):
         n = kgraph.nodes[iri]
         docs = sorted({m.evidence.doc_id for m in n.mentions})
         w.writerow([iri, n.type, n.name, "|".join(sorted(n.aliases)), "|".join(docs), round(n.confidence, 2)])
     rels = io.StringIO()
-    w = _SafeWriter(rels)
+    w = SafeWriter(rels)
     w.writerow(["head", "relation", "tail", "role", "amount", "confidence", "article", "sentence"])
     for key in sorted(kgraph.edges):
         e = kgraph.edges[key]

@@ -7,7 +7,8 @@ finding component, kept in each span's `id_` (and `kb_id_`). Arbitration between
 candidates follows one confidence table ([components.kg_entities.confidence]): the more
 trusted finder wins, then the longer span. The word lists come in at `initialize`
 (kg/data/lexicon.json by default) and are written by `to_disk`, so a saved pipeline carries them.
-Rules scan `doc.text` and map char offsets to tokens, so they work with any segmenter.
+Rules scan the doc's text (kg.pipeline.text: built once) and map char offsets to tokens, so they
+work with any segmenter.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 
 from spacy.language import Language
@@ -25,34 +26,36 @@ from spacy.util import registry
 
 from kg import lexicon
 from kg.pipeline.ner import SPANS_KEY as NER_KEY
+from kg.pipeline.text import Tagger, doc_text
 from kg.vocab import Names
 
 HAN = r"\u4e00-\u9fff"
 RULES_KEY = "kg_rules"
 
-STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "ad")  # jieba POS that end a name
+STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "ad", "i")  # jieba POS that end a name
 GENERIC_TAIL = r"(建设|布局|部署|发展|水平|精神|格局|特色化|体系|机制|模式|方法|清单|工作)$|^(深化|推进|加快|全面|准确|紧紧)"
 COUNT_AFTER = re.compile(r"(?:共|合计|总计)?[\d一二三四五六七八九十百]+(?:个|项|批)")
 DIVISION_END = re.compile("管理区|[市县镇乡村州盟旗]")
+RELATIVE = ("区", "市", "县", "省", "镇", "乡", "州", "旗")  # a level standing for "this …" (县委 = this county's)
+ROAD = re.compile(r"[东西南北中]?[一二三四五六七八九十]路(?![线径途上])")
+PRODUCTION = ("生产", "制造", "加工", "研发", "利用", "研制", "种植", "养殖")  # verbs a product project is named by
+COMPANY_TRADES = ("投资", "建设", "发展", "开发", "控股", "实业", "置业", "建工")  # governors elsewhere
+# a list of companies: 甲、乙等(一大批)企业; 甲集团、乙、丙公司 (two items or more with a company's ending)
+COMPANY_LIST = re.compile(r"((?:[^、，,。；;：:\s“”]{2,12}、)+[^、，,。；;：:\s“”等]{2,12})"
+                          r"(等[^，。；、]{0,10}?(?:企业|巨头|公司|集团|龙头))?")
+CAPACITY = r"万?(?:吨|千瓦|兆瓦|台|套|平方米|立方米|亩|件|辆)"
+# a list of projects: 甲、乙和丙等(3个)(重点)项目; 项目12项，具体为：甲、乙、丙。
+_ITEM = r"[^、，,。；;：:\s“”]{2,30}"
+PROJECT_LISTS = (re.compile(rf"((?:{_ITEM}、)+{_ITEM}(?:和{_ITEM})?)等(?:\d+|[一二三四五六七八九十]+)?个?(?:重点|重大)?项目"),
+                 re.compile(rf"项目[^。；：:]{{0,12}}[：:]((?:{_ITEM}、)+{_ITEM})(?=[。；])"))
+BODY_PAIR = re.compile(r"委(?=[区市县省镇乡州旗]?(?:人民)?(?:政府|人大|政协)$)")
+# a news outlet in a source line, a dateline or a byline: 来源：某某网, 某某日报讯, 某某报记者
+OUTLET_END = r"(?:新闻网|日报|晚报|在线|客户端|新闻|电视台|报|网|app|APP)"  # longer first: 某某新闻网
+OUTLET_RES = (re.compile(rf"来源[：:]\s*([{HAN}A-Za-z0-9·]{{1,10}}?{OUTLET_END})"),
+              re.compile(rf"(?m)(?:^|/)[\s【]*([{HAN}A-Za-z0-9·]{{1,10}}?{OUTLET_END})(?=[^\s，。]{{0,10}}讯)"),
+              re.compile(rf"(?<![{HAN}A-Za-z0-9·])([{HAN}A-Za-z0-9·]{{1,8}}?{OUTLET_END})(?=(?:全媒体)?记者)"))
 NAME_TAGS = ("ns", "nr", "nz", "n", "nt", "j")
 PUNCT_END = set("，。；：！？、,.;:!?）)”\n ")
-
-
-class _Cut:
-    """jieba.posseg with a memory: names and their contexts repeat within and across articles."""
-
-    def __init__(self):
-        import logging
-
-        import jieba
-        import jieba.posseg
-
-        jieba.setLogLevel(logging.WARNING)
-        self._posseg = jieba.posseg
-        self.cut = lru_cache(maxsize=65536)(self._cut)
-
-    def _cut(self, text: str) -> tuple:
-        return tuple(self._posseg.cut(text))
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ class EntityRules:
 
     def _set_raw(self, raw: dict) -> None:
         self.raw = raw
-        for attr in ("lex", "words", "_suffix_re", "_lexicon_matcher", "_name_res", "_title_re"):
+        for attr in ("lex", "words", "_suffix_re", "_lexicon_matcher", "_name_res", "_title_re", "_post_end_re"):
             self.__dict__.pop(attr, None)  # rebuilt from the new word lists on first use
 
     def initialize(self, get_examples=None, *, nlp: Language | None = None, lexicon_data: dict | None = None) -> None:
@@ -139,8 +142,8 @@ class EntityRules:
         return self
 
     @cached_property
-    def _posseg(self) -> _Cut:
-        return _Cut()
+    def _posseg(self) -> Tagger:
+        return Tagger()
 
     @cached_property
     def _suffix_re(self) -> re.Pattern:
@@ -171,6 +174,12 @@ class EntityRules:
                 re.compile(rf"(?m)^[　 ]*((?:{surname})[{HAN}]{{1,2}})[：:]"))
 
     @cached_property
+    def _post_end_re(self) -> re.Pattern:
+        """A word that ends in a post (区委书记, 副县长): no name runs back over it."""
+        posts = [t for t in self.lex.titles if len(t) >= 2 and (t in self.lex.top_titles or t.startswith("副"))]
+        return re.compile(f"(?:{'|'.join(map(re.escape, sorted(posts, key=len, reverse=True)))})$")
+
+    @cached_property
     def _title_re(self) -> re.Pattern:
         titles = sorted(self.lex.titles, key=len, reverse=True)
         return re.compile("|".join(map(re.escape, titles)))
@@ -181,8 +190,10 @@ class EntityRules:
         for match_id, s, e in self._lexicon_matcher(doc):
             start, end = doc[s].idx, doc[e - 1].idx + len(doc[e - 1])
             name = text[start:end]
-            if name in self.words.common_place_words or (len(name) <= 3 and not self._on_word_bounds(text, start, end)):
-                continue  # 迁安 inside 搬迁安置
+            post_after = self.vocab.strings[match_id] == Names.Organization and self._title_re.match(text, end)
+            if name in self.words.common_place_words or (len(name) <= 3 and not post_after
+                                                         and not self._on_word_bounds(text, start, end)):
+                continue  # 迁安 inside 搬迁安置 (but 县委 of 县委书记 is the body)
             out.append((start, end, self.vocab.strings[match_id]))
         return out
 
@@ -194,7 +205,8 @@ class EntityRules:
             bounds.add(pos)
         return start in bounds and end in bounds
 
-    def left_extend(self, text: str, end: int, limit: int = 20, body: bool = False) -> int:
+    def left_extend(self, text: str, end: int, limit: int = 20, body: bool = False, company: bool = False,
+                    place: bool = False) -> int:
         """Start of the name ending at `end`: walk left over words until a governing word,
         punctuation, a function word (jieba POS) or a phase marker ends it; then drop
         leading verbs (推动…, 擦亮…): a name does not start with one."""
@@ -221,6 +233,23 @@ class EntityRules:
                     break
             if word == "“":
                 break
+            if word in RELATIVE:
+                kept.insert(0, (word, flag))  # 县政协, 镇党委: a relative marker starts the name
+                prev = words[i - 1] if i else ("", "x")
+                if prev[1].startswith(STOP_FLAGS) or prev[0] in self.words.governors or word != "区" and prev[1] == "v":
+                    break
+                continue  # 青川 省, 集聚 区: part of a longer name (发言 镇党委 is not)
+            if word == "中" and kept and (i == 0 or words[i - 1][0] in self.words.governors
+                                          or words[i - 1][1] != "vn" and words[i - 1][1].startswith(("v", "p", "c", "x", "w"))):
+                kept.insert(0, (word, "head"))  # 落户中云街道, 与中新控股: 中 heads the name (not 工作中)
+                continue
+            if company and word in COMPANY_TRADES and not kept:
+                kept.insert(0, (word, flag))  # 某某投资集团, 某某建设有限公司: the trade is in the name
+                continue
+            if place and kept and len(word) >= 2 and word.endswith(self.lex.org_suffixes):
+                break  # 某某管委会星海街道: a place's name never runs back over a body
+            if kept and self._post_end_re.search(word):
+                break  # 区委书记某某来到某某日报: a name never runs back over a post
             if re.fullmatch(r"第[\d一二三四五六七八九十百]+[届次期]", word):
                 if i > 0 and words[i - 1][0] in ("区", "市", "省", "县", "镇"):
                     kept[:0] = [words[i - 1], (word, "n")]  # 区第三届人大…委员会
@@ -234,19 +263,27 @@ class EntityRules:
                     or flag.startswith(STOP_FLAGS)
                     or word in self.words.measures
                     or re.fullmatch(r"\d+[个大项家所条批类]?|[一二三四五六七八九十百千万两几多]+[个大项家所条批类]", word)):
+                if re.fullmatch(r"[\d.]+", word) and kept and re.match(CAPACITY, kept[0][0]):
+                    kept.insert(0, (word, flag))  # 年产30万吨…: a capacity is part of a project's name
+                    continue
                 break
             kept.insert(0, (word, flag))
-        while kept and (kept[0][1] in ("v", "ad", "d", "vd") or kept[0][0] in self.words.leading_verbs):
+        while kept and (kept[0][1] in ("v", "ad", "d", "vd") or kept[0][0] in self.words.leading_verbs) and kept[0][1] != "head":
             kept.pop(0)
         start = end - sum(len(w) for w, _ in kept)
+        while start < end and text[start] in "年月日层栋" and start > 0 and re.match(r"[\d一二三四五六七八九十]", text[start - 1]):
+            start += 1  # 2023年某县产业园, 18日某某保税区, 9层办公楼: a date or count is no part of the name
+            if text[start:start + 1] in self.words.governors:
+                start += 1  # 8月经某某: the date ran into a one-character governor (经, 在, 于)
         if text.startswith("访", start) and (start == 0 or text[start - 1] in "—-－ 　\n"):
             start += 1  # ——访某某: the interview marker
-        while start < end and re.match(r"[（）()”]", text[start]):
+        while start < end and re.match(r"[（）()”暨]", text[start]):
             start += 1
         return start
 
     def suffix_cands(self, text: str) -> list[Found]:
         out = []
+        out += self.road_cands(text)
         for m in self._suffix_re.finditer(text):
             s, e = m.start(), m.end()
             # the longest suffix that leaves a name in front: 国际旅游度假区 -> 国际旅游 + 度假区
@@ -255,8 +292,8 @@ class EntityRules:
                       and (e - len(x) == s or len(x) < e - s)), s)
             suffix = text[s:e]
             title = self._title_re.match(text, s)
-            if title and title.end() > e:
-                continue  # 部 of 部长 is a post, not a body
+            if title and title.end() > e and not self._title_re.match(text, e):
+                continue  # 部 of 部长 is a post, not a body (but 管委会 of 管委会主任 is one)
             label = self._suffix_type[suffix]
             if suffix == "号线":  # metro lines: 地铁6号线, 13号线
                 num = re.search(r"(?:地铁|轨道交通)?\d+$", text[max(0, s - 8):s])
@@ -265,15 +302,25 @@ class EntityRules:
                 continue
             if not self._suffix_is_word(text, s, e):
                 continue  # 举办, 开好局: the suffix is part of a verb phrase
-            start = self.left_extend(text, s, body=label == Names.Organization)
+            # a project's name may lead with its company's full name: 某某科技有限公司年产…生产线
+            start = self.left_extend(text, s, limit=32 if label == Names.Project else 20, body=label == Names.Organization,
+                                     company=label == Names.Enterprise, place=label == Names.District)
+            if label == Names.Organization and (pair := BODY_PAIR.search(text[start:e])):
+                start += pair.end()  # 市委市政府: two bodies side by side; this one is the second
             prefix = text[start:s]
             if not prefix:
                 continue
-            if label == Names.Project and suffix not in self.words.buildings and (self._generic(prefix) or suffix in self.words.needs_name
-                                       and not self._specific(prefix)):
+            if suffix in ("工委", "党工委") and len(prefix) > 2 and prefix.removesuffix("党").endswith(self.lex.zone_suffixes):
+                continue  # 某某新区党工委书记: the post goes to the zone (ANNOTATION.md), no body of its own
+            bare = re.sub(r"^[区市县镇乡省]", "", prefix)  # 县行政大楼: a relative marker names nothing
+            if label == Names.Project and (bare and self._generic(bare) or suffix not in self.words.buildings
+                                           and suffix in self.words.needs_name and not self._specific(prefix)
+                                           and not self._introduced(text, start, prefix, suffix)):
                 continue
             if suffix in ("项目", "工程") and (self._place_only(prefix) or COUNT_AFTER.match(text, e)):
                 continue  # 某县项目4个: the place's projects, counted, not one named project
+            if suffix in self.words.needs_name and self._generic_tail(prefix):
+                continue  # 某县产业项目, 一季度重点项目: a kind of project, not one named project
             if len(suffix) == 1 and not (prefix in ("区", "市", "省", "县") or len(prefix) >= 2):
                 continue
             if label in (Names.Organization, Names.District) and (prefix in self.words.generic or self._generic(prefix)):
@@ -294,6 +341,72 @@ class EntityRules:
             if label == Names.Project:
                 e = self._phase_end(text, e)
             out.append((start, e, label))
+        return out
+
+    def outlet_cands(self, text: str) -> list[Found]:
+        """News outlets named where an article gives its source (来源：某某网, 某某日报讯,
+        某某报全媒体记者), then every mention of those names: an outlet is a body, not a company."""
+        names = set()
+        for pattern in OUTLET_RES:
+            for m in pattern.finditer(text):
+                name = re.sub(r"讯$", "", m.group(1))
+                if len(name) >= 2 and not name.startswith(("本报", "本网", "本台")):
+                    names.add(name)
+        found = []
+        for name in sorted(names, key=len, reverse=True):
+            found += [(m.start(), m.end(), Names.Organization) for m in re.finditer(re.escape(name), text)]
+        return found
+
+    def project_list_cands(self, text: str) -> list[Found]:
+        """Every item of a list that the text calls projects (甲、乙和丙等项目; 项目…：甲、乙、丙。),
+        with its own trailing 项目/工程 left on (the resolver keeps the short form too)."""
+        out: list[Found] = []
+        for pattern in PROJECT_LISTS:
+            for m in pattern.finditer(text):
+                pos, items = m.start(1), m.group(1).split("、")
+                last = re.fullmatch(r"(.{2,})和(.{2,})", items[-1])  # 乙和丙 (not 和美固废)
+                items[-1:] = [last.group(1), "和", last.group(2)] if last else items[-1:]
+                for k, item in enumerate(items):
+                    start, end = pos, pos + len(item.removesuffix("等"))
+                    pos += len(item) + (item != "和" and k + 1 < len(items) and items[k + 1] != "和")
+                    if item == "和":
+                        continue
+                    # 相继实施甲、投资2亿元的乙: the list starts at 甲, an item after its last 的
+                    start = self.left_extend(text, end, limit=32) if k == 0 else start + item.rfind("的") + 1
+                    name = text[start:end]
+                    core = re.sub(r"(?:项目|工程)$", "", name)  # 重点项目 is no name; 某某工程 is
+                    if len(core) >= 2 and "等" not in name and not self._generic(core) \
+                            and name not in self.lex.divisions and not self._title_re.search(name):
+                        out.append((start, end, Names.Project))
+        return out
+
+    def company_list_cands(self, text: str) -> list[Found]:
+        """Short names in a list of companies: 甲、乙等(一批)企业 / 巨头, or a list in which two
+        items or more end like companies (甲集团、乙、丙有限公司) — brand names with no ending."""
+        out: list[Found] = []
+        for m in COMPANY_LIST.finditer(text):
+            items = m.group(1).split("、")
+            firms = sum(item.endswith(self.lex.enterprise_suffixes) for item in items)
+            if not (m.group(2) or firms >= 2):
+                continue
+            pos = m.start(1)
+            for k, item in enumerate(items):
+                start, end = pos, pos + len(item)
+                pos = end + 1
+                if k == 0:  # 集聚了甲, 配套甲: the list starts at 甲
+                    start = self.left_extend(text, end, limit=12)
+                    for w in self._posseg.cut(text[start:end]):
+                        if w.flag.startswith(("n", "j", "eng")) or end - start - len(w.word) < 2:
+                            break
+                        start += len(w.word)
+                name = text[start:end]
+                if lexicon.dictionary_tag(name) in ("v", "vn", "a", "d", "ad", "an"):
+                    continue  # 数据生产、流通、应用: common words, not brands
+                core = next((name[:-len(x)] for x in self.lex.enterprise_suffixes if name.endswith(x)), name)
+                if 2 <= len(name) <= 8 and not (core and self._generic(core)) and name not in self.lex.divisions \
+                        and not name.endswith(self.lex.org_suffixes + self.lex.project_suffixes + self.lex.zone_suffixes) \
+                        and not self._title_re.search(name):
+                    out.append((start, end, Names.Enterprise))
         return out
 
     def _place_only(self, prefix: str) -> bool:
@@ -360,7 +473,30 @@ class EntityRules:
 
     def _generic(self, prefix: str) -> bool:
         words = [w.word for w in self._posseg.cut(prefix)]
-        return all(w in self.words.generic or re.fullmatch(r"[\d一二三四五六七八九十百千万亿]+", w) for w in words)
+        return all(w in self.words.generic or re.fullmatch(r"[\d一二三四五六七八九十百千万亿]+[座个批家所]?", w) for w in words)
+
+    def road_cands(self, text: str) -> list[Found]:
+        """Numbered roads (某某二路, 某某东五路): projects where built (ANNOTATION.md, 隐珠二路)."""
+        out: list[Found] = []
+        for m in ROAD.finditer(text):
+            start = self.left_extend(text, m.start(), limit=8)
+            prefix = text[start:m.start()]
+            if len(prefix) >= 2 and not self._generic(prefix) and not prefix.endswith(("第", "一")):
+                out.append((start, m.end(), Names.Project))
+        return out
+
+    def _introduced(self, text: str, start: int, prefix: str, suffix: str) -> bool:
+        """A project named by what it makes, set off as one item (投资3亿元的新型防水材料生产项目,
+        、某某食品生产项目、): a name though no word of it is a proper noun."""
+        if suffix != "项目" or len(prefix) < 4 or self._generic_tail(prefix) \
+                or not (start == 0 or text[start - 1] in "、：:的，,“\n"):
+            return False
+        words = list(self._posseg.cut(prefix))  # things and making them, no clause (服务围着项目)
+        return all(w.flag.startswith(("n", "vn", "j", "eng", "b")) or w.word in PRODUCTION for w in words)
+
+    def _generic_tail(self, prefix: str) -> bool:
+        words = [w.word for w in self._posseg.cut(prefix)]
+        return bool(words) and words[-1] in self.words.generic
 
     @staticmethod
     def _built(text: str, start: int) -> bool:
@@ -406,7 +542,7 @@ class EntityRules:
 
     # -- arbitration ----------------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        text = doc_text(doc)
         cands = [Cand(s, e, label, name) for name, rule in self.rules.items() for s, e, label in rule(self, doc)]
         cands = [c for c in cands if all(keep(self, text, c) for keep in self.filters.values())]
         spans = []
@@ -442,6 +578,11 @@ class EntityRules:
 
 # -- rules: each proposes (start, end, label); named and ranked in config.cfg -----------------
 
+def _on_text(cands: Callable[[EntityRules, str], list[Found]]) -> Rule:
+    """A rule that reads only the doc's text (offsets are characters, whatever the segmenter)."""
+    return lambda r, doc: cands(r, doc_text(doc))
+
+
 @registry.misc("kg.entities.ner.v1")
 def ner_rule() -> Rule:
     """The statistical NER's spans (kg_ner), and an upstream pipeline's doc.ents through
@@ -455,20 +596,38 @@ def ner_rule() -> Rule:
 @registry.misc("kg.entities.lexicon.v1")
 def lexicon_rule() -> Rule:
     """Divisions (cpca's adcode table), countries and central bodies, on word bounds."""
-    return lambda r, doc: r.lexicon_cands(doc, doc.text)
+    return lambda r, doc: r.lexicon_cands(doc, doc_text(doc))
 
 
 @registry.misc("kg.entities.suffix.v1")
 def suffix_rule() -> Rule:
     """A name by its ending (…产业园 Project, …局 Organization, …有限公司 Enterprise, …街道 District),
     extended left over the words of the name."""
-    return lambda r, doc: r.suffix_cands(doc.text)
+    return _on_text(EntityRules.suffix_cands)
+
+
+@registry.misc("kg.entities.outlet.v1")
+def outlet_rule() -> Rule:
+    """News outlets where the article gives its source: 来源：某某网, 某某日报讯, 某某报记者."""
+    return _on_text(EntityRules.outlet_cands)
+
+
+@registry.misc("kg.entities.project_list.v1")
+def project_list_rule() -> Rule:
+    """Items of a list the text calls projects: 甲、乙和丙等项目 (names with no telltale ending)."""
+    return _on_text(EntityRules.project_list_cands)
+
+
+@registry.misc("kg.entities.company_list.v1")
+def company_list_rule() -> Rule:
+    """Short company names in a list of companies: 甲、乙等企业 (brand names with no ending)."""
+    return _on_text(EntityRules.company_list_cands)
 
 
 @registry.misc("kg.entities.division.v1")
 def division_rule() -> Rule:
     """A division by its level's ending after a short proper name: 云岭州, 红柳旗, 石门镇, 李家村."""
-    return lambda r, doc: r.division_cands(doc.text)
+    return _on_text(EntityRules.division_cands)
 
 
 @registry.misc("kg.entities.owner.v1")
@@ -480,8 +639,8 @@ def owner_rule() -> NestedRule:
         if not projects or not r.host.has_pipe("kg_ner"):
             return []
         out: list[Found] = []
-        model: Language = r.host.get_pipe("kg_ner").nlp  # type: ignore[attr-defined]
-        for (start, name), parsed in zip(projects, model.pipe(n for _, n in projects)):
+        ner = r.host.get_pipe("kg_ner")
+        for (start, name), parsed in zip(projects, ner.read([n for _, n in projects])):  # type: ignore[attr-defined]
             head = next((e for e in parsed.ents if e.start_char == 0), None)
             if head is not None and head.label_ in (Names.Enterprise, Names.Organization) and len(head.text) >= 2 \
                     and head.end_char < len(name) and r.lex.divisions.get(head.text) is None:
@@ -498,7 +657,7 @@ def _ner_people(doc: Doc) -> set[tuple[int, int]]:
 def person_after_title_rule() -> Rule:
     """A surname and given name right after a post title: 局长张志远, 区领导甲、乙."""
     def propose(r: EntityRules, doc: Doc) -> list[Found]:
-        text = doc.text
+        text = doc_text(doc)
         starts = [m.end() for m in r._title_re.finditer(text)]
         return r.people_after(text, starts, _ner_people(doc))
     return propose
@@ -508,7 +667,7 @@ def person_after_title_rule() -> Rule:
 def byline_rule() -> Rule:
     """Reporters in a byline: □本报记者 王雪."""
     def propose(r: EntityRules, doc: Doc) -> list[Found]:
-        text = doc.text
+        text = doc_text(doc)
         starts = [m.end() for m in re.finditer(r"□(?:本报)?(?:记者|通讯员|实习生)?\s*", text)]
         return r.people_after(text, starts, _ner_people(doc))
     return propose
@@ -518,7 +677,7 @@ def byline_rule() -> Rule:
 def speaker_rule() -> Rule:
     """An interview's speaker: a name at a paragraph start before ：."""
     def propose(r: EntityRules, doc: Doc) -> list[Found]:
-        return [(m.start(1), m.end(1), Names.Person) for m in r._name_res[1].finditer(doc.text)]
+        return [(m.start(1), m.end(1), Names.Person) for m in r._name_res[1].finditer(doc_text(doc))]
     return propose
 
 
@@ -541,6 +700,17 @@ def country_phrase_filter() -> Filter:
         nxt = after[1] if len(after) > 1 and after[0].word == text[c.start:c.end] else None
         # the country goes on into a noun (中国故事, 中国钱币博物馆) or was cut inside a longer word
         return nxt is not None and not nxt.flag.startswith(("n", "vn", "a", "j", "l")) or c.end == len(text)
+    return keep
+
+
+@registry.misc("kg.entities.filter.place_in_name.v1")
+def place_in_name_filter() -> Filter:
+    """A place that runs on, without a break, into a company's or institute's ending heads that
+    name (某省投资集团, 某市规划设计院, 某地总部): no District of its own (ANNOTATION.md)."""
+    def keep(r: EntityRules, text: str, c: Cand) -> bool:
+        if c.label != Names.District or c.source not in ("lexicon", "ner"):
+            return True
+        return not re.match(rf"[{HAN}]{{0,8}}?(?:集团|公司|总部|研究院|设计院|银行)", text[c.end:c.end + 14])
     return keep
 
 
@@ -638,13 +808,16 @@ def lexicon_data(path: str | None = None) -> dict:
 
 RULES = {"ner": "kg.entities.ner.v1", "lexicon": "kg.entities.lexicon.v1", "suffix": "kg.entities.suffix.v1",
          "title": "kg.entities.person_after_title.v1", "byline": "kg.entities.byline.v1",
-         "speaker": "kg.entities.speaker.v1", "division": "kg.entities.division.v1"}
+         "speaker": "kg.entities.speaker.v1", "division": "kg.entities.division.v1",
+         "outlet": "kg.entities.outlet.v1", "project_list": "kg.entities.project_list.v1",
+         "company_list": "kg.entities.company_list.v1"}
 FILTERS = {name: f"kg.entities.filter.{name}.v1"
-           for name in ("form", "country_phrase", "ner_plural", "ner_person", "ner_phrase", "ner_company", "ner_place", "ner_body")}
+           for name in ("form", "country_phrase", "place_in_name", "ner_plural", "ner_person", "ner_phrase", "ner_company", "ner_place", "ner_body")}
 FILTERS["ner_person"] = "kg.entities.filter.ner_person.v2"  # chosen over v1: see README, Quality
 NESTED = {"owner": "kg.entities.owner.v1"}
 # kg/config.cfg repeats these defaults; `nlp.add_pipe("kg_entities")` alone gets them too
-CONFIDENCE = {"suffix": 0.9, "title": 0.9, "byline": 0.9, "speaker": 0.9, "division": 0.85, "ner": 0.8,
+CONFIDENCE = {"suffix": 0.9, "title": 0.9, "byline": 0.9, "speaker": 0.9, "outlet": 0.9, "division": 0.85, "ner": 0.8,
+              "project_list": 0.95, "company_list": 0.85,
               "owner": 0.8, "lexicon": 0.7}
 
 

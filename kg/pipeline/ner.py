@@ -15,6 +15,10 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import minibatch
+from thinc.api import use_ops
+from threadpoolctl import ThreadpoolController
+
+from kg.pipeline.text import doc_text
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "ner"
 SPANS_KEY = "kg_ner"
@@ -56,8 +60,11 @@ class StatisticalNER:
 
     @cached_property
     def nlp(self) -> Language:
-        """The trained model, loaded on first use (a saved pipeline's from_disk may replace the path)."""
-        return spacy.load(self.path)
+        """The trained model, loaded on first use (a saved pipeline's from_disk may replace the path).
+        Its layers multiply through numpy's BLAS: on the tok2vec's matrices ~3x faster than thinc's
+        default blis, with the same entities (benchmarks/build_benchmark.py)."""
+        with use_ops("numpy", use_blis=False):
+            return spacy.load(self.path)
 
     def to_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> None:
         Path(path).mkdir(parents=True, exist_ok=True)
@@ -82,17 +89,27 @@ class StatisticalNER:
         pass would hold activations for every character of the batch at once (GBs)."""
         pieces = [(i, start, text[start:end]) for i, text in enumerate(texts) for start, end in chunks(text)]
         found: list[list[tuple[int, int, str]]] = [[] for _ in texts]
-        parsed = self.nlp.pipe((p for _, _, p in pieces), batch_size=self.batch_size)
-        for (i, offset, _), piece in zip(pieces, parsed):
+        for (i, offset, _), piece in zip(pieces, self.read([p for _, _, p in pieces])):
             found[i] += [(offset + e.start_char, offset + e.end_char, e.label_) for e in piece.ents]
         return found
 
+    def read(self, texts: list[str]) -> list[Doc]:
+        """The model's docs for short texts (sentences, names). BLAS gets one thread: parallelism
+        is `--jobs` worker processes, which its threads would oversubscribe (and on a busy
+        machine, spinning threads make small products 10x slower)."""
+        with self._blas.limit(limits=1, user_api="blas"):
+            return list(self.nlp.pipe(texts, batch_size=self.batch_size))
+
+    @cached_property
+    def _blas(self) -> ThreadpoolController:
+        return ThreadpoolController()  # finds the loaded BLAS libraries once (ms), limits cheaply (µs)
+
     def __call__(self, doc: Doc) -> Doc:
-        return self._annotate(doc, self._run([doc.text])[0])
+        return self._annotate(doc, self._run([doc_text(doc)])[0])
 
     def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterator[Doc]:
         for batch in minibatch(docs, batch_size or self.batch_size):  # stream: never the whole corpus
-            for doc, found in zip(batch, self._run([d.text for d in batch])):
+            for doc, found in zip(batch, self._run([doc_text(d) for d in batch])):
                 yield self._annotate(doc, found)
 
 

@@ -35,6 +35,7 @@ from spacy.util import registry
 
 from kg import lexicon
 from kg.pipeline.entities import RULES_KEY
+from kg.pipeline.text import doc_text
 from kg.resolve import canonical_project, norm
 from kg.vocab import Names
 
@@ -220,7 +221,7 @@ class RelationExtractor:
         return doc
 
     def predict(self, doc: Doc) -> list[Rel]:
-        text = doc.text  # built from the tokens on every access
+        text = doc_text(doc)
         cands, rule_rels = self.candidates(doc, text)
         return self.decide(text, cands, rule_rels, self.model)
 
@@ -269,7 +270,7 @@ class RelationExtractor:
         """Candidate pairs per relation with their features, and the rules' own relations."""
         from kg.pipeline.relation_rules import ArticleContext, SentenceContext
 
-        text = doc.text if text is None else text
+        text = doc_text(doc) if text is None else text
         sent_spans = list(doc.sents)  # doc.sents builds new Spans on every access
         sents = [(s.start_char, s.end_char) for s in sent_spans]
         sent_starts = [s for s, _ in sents]

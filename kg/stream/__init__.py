@@ -1,4 +1,5 @@
-"""The bounded-memory build: per-article records on disk -> partitioned merge -> streamed exports.
+"""The build behind `kg build` and kg.api.build, in bounded memory: per-article records on disk ->
+partitioned merge -> streamed exports.
 
 records.py  Extraction -> compact record (one JSON line), record partitions on disk
 extract.py  corpus files -> record partitions, one task per partition (cache-aware, reusable)

@@ -1,4 +1,4 @@
-"""The whole build in bounded memory, stage by stage with timings.
+"""The build, the one path behind `kg build` and kg.api.build, stage by stage with timings.
 
     report = build(corpus, out)             # extract -> OUT/.records -> merge -> exports
     report = export(records_dir, out)       # merge + exports only: graph.ttl, entities.csv,
@@ -9,42 +9,27 @@ nodes; everything proportional to the corpus stays on disk.
 """
 from __future__ import annotations
 
-import resource
 import shutil
 import tempfile
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from spacy.language import Language
+
+from kg import nlp as kg_nlp
 from kg import publish
+from kg.api import BuildError, BuildReport, Failure
 from kg.export import html
+from kg.ingest import IngestError
 from kg.stream.merge import EntityTable, first_keys, merged, n_parts, resolve, spill
 from kg.stream.records import RecordError, partitions, read_group
 from kg.stream.write import Chunks, article_triples, assemble, chunk_path, node_triples, turtle_chunk
 
-
-@dataclass
-class Report:
-    articles: int = 0
-    entities: int = 0
-    relations: int = 0
-    triples: int = 0
-    cached: int = 0                  # articles taken from the extraction cache
-    reused: int = 0                  # record partitions reused without reading their files
-    failures: list = field(default_factory=list)   # kg.api.Failure
-    seconds: dict[str, float] = field(default_factory=dict)  # per stage
-    peak_mb: dict[str, float] = field(default_factory=dict)  # this process's peak RSS at the end of each stage
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
-            self.peak_mb[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# the outputs by format name (as kg.export's exporters are named), in the order they are written
+OUTPUTS = {"turtle": ("graph.ttl",), "csv": ("entities.csv", "relations.csv"), "graphml": ("graph.graphml",),
+           "html": ("graph.html",)}
 
 
 Map = Callable[..., list]  # map(fn, items, **shared) -> [fn(*item, **shared) for item in items]
@@ -120,28 +105,32 @@ def reduce_task(part: int, table: EntityTable, work: Path, groups: int) -> tuple
 
 
 def export(records: Path, out: Path, title: str = "zhkg", html_max_nodes: int = html.MAX_NODES,
-           work: Path | None = None, report: Report | None = None, articles_per_part: int = 2000,
-           group_bytes: int = 64 << 20, map: Map = local_map) -> Report:
-    """Merge the record partitions under `records` and write every export into `out`.
+           work: Path | None = None, report: BuildReport | None = None, articles_per_part: int = 2000,
+           group_bytes: int = 64 << 20, map: Map = local_map, formats: Sequence[str] | None = None) -> BuildReport:
+    """Merge the record partitions under `records` and write the outputs of `formats` (default: all
+    of OUTPUTS) into `out`.
 
     Each stage is a list of independent tasks given to `map`: a plain loop here, Dask workers
     in kg.stream.cluster (which need `work` on a file system they share)."""
-    report = report or Report()
+    report = report or BuildReport(Path(out))
     groups = record_groups(records, group_bytes)
-    # outputs are published as one set with a manifest (kg/publish.py), as kg.api.build does;
-    # the merge's scratch files live in the staging folder too, so a killed build leaves nothing
+    # outputs are published as one set with a manifest (kg/publish.py); the merge's scratch
+    # files live in the staging folder too, so a killed build leaves nothing
     with publish.staging(out) as stage:
         scratch = Path(tempfile.mkdtemp(prefix=".merge-", dir=work or stage))
         try:
             _merge(groups, stage, scratch, title, html_max_nodes, report, articles_per_part, map)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+        for name in set(OUTPUTS) - set(formats or OUTPUTS):
+            for file in OUTPUTS[name]:
+                (stage / file).unlink()
         with report.stage("publish"):
-            publish.publish(stage, Path(out))
+            report.files += publish.publish(stage, Path(out))
     return report
 
 
-def _merge(groups: list[list[Path]], out: Path, scratch: Path, title: str, html_max_nodes: int, report: Report,
+def _merge(groups: list[list[Path]], out: Path, scratch: Path, title: str, html_max_nodes: int, report: BuildReport,
            articles_per_part: int, map: Map) -> None:
     """The merge's three stages of tasks, then the outputs joined into `out`."""
     with report.stage("resolve"):
@@ -167,35 +156,53 @@ def _merge(groups: list[list[Path]], out: Path, scratch: Path, title: str, html_
         assemble(out, scratch, len(groups), parts, degree, (len(table), report.relations), title, html_max_nodes)
 
 
-def build(corpus: Path, out: Path, nlp=None, jobs: int = 1, cache: bool = True,
-          max_bytes: int = 20_000_000, html_max_nodes: int = html.MAX_NODES, store: Path | None = None,
-          per_part: int = 100, title: str | None = None, scheduler: str | None = None,
-          pipeline: dict | None = None, follow_symlinks: bool = False) -> Report:
+def build(corpus: Path, out: Path, nlp: Language | None = None, *, pipeline: dict[str, Any] | None = None,
+          jobs: int = 1, cache: bool = True, max_bytes: int = 20_000_000, html_max_nodes: int = html.MAX_NODES,
+          store: Path | None = None, formats: Sequence[str] | None = None, per_part: int = 100,
+          title: str | None = None, scheduler: str | None = None, follow_symlinks: bool = False,
+          progress: Callable[[Iterable], Iterable] | None = None) -> BuildReport:
     """Extract every article under `corpus` into record partitions (OUT/.records), merge, export.
 
-    Extraction runs as one task per `per_part` files: in this process (jobs=1, with `nlp` if
-    given), in `jobs` worker processes that each build the pipeline once, or on a Dask cluster
-    (`scheduler`: an address, or "local" for a LocalCluster of `jobs` workers), which also runs
-    the merge. Unchanged partitions are reused and unchanged articles come from the cache
-    (OUT/.cache), so a rebuild after a small change costs little more than the merge.
-    `pipeline` holds kg.nlp.build's arguments for the workers (default: those `nlp` was built with)."""
+    Extraction runs as one task per `per_part` files: in this process (jobs=1, with `nlp`, else
+    the pipeline `pipeline` describes: kg.nlp.build's arguments), in `jobs` worker processes that
+    each build the pipeline once, or on a Dask cluster (`scheduler`: an address, or "local" for a
+    LocalCluster of `jobs` workers), which also runs the merge. Unchanged partitions are reused and
+    unchanged articles come from the cache (OUT/.cache), so a rebuild after a small change costs
+    little more than the merge. `progress` wraps the stream of finished extraction tasks.
+    Bad arguments raise BuildError before anything is extracted (see kg.api.build)."""
     from kg.stream import extract
-    report = Report()
-    out = Path(out).resolve() if scheduler else Path(out)  # workers may start elsewhere
+    corpus, out = Path(corpus), Path(out)
+    _check(corpus, out, formats, store)
+    report = BuildReport(out)
+    args = nlp.meta.get("kg_build", {}) if nlp is not None else pipeline or {}
+    in_process = scheduler is None and jobs == 1
+    with report.stage("load"):
+        try:
+            if nlp is None and in_process:
+                nlp = kg_nlp.build(**args)
+            elif nlp is None:  # workers build the pipeline: here only its arguments are checked
+                kg_nlp.check(**args)
+        except (ValueError, OSError) as err:
+            raise BuildError(str(err)) from err
+    if scheduler:  # workers may start elsewhere
+        corpus, out = corpus.resolve(), out.resolve()
     records = out / ".records"
-    args = pipeline if pipeline is not None else nlp.meta.get("kg_build", {}) if nlp is not None else {}
-    tasks = extract.plan(Path(corpus).resolve() if scheduler else corpus, records, args,
-                         out / ".cache" if cache else None, per_part, max_bytes, follow_symlinks)
+    try:
+        tasks = extract.plan(corpus, records, args, out / ".cache" if cache else None, per_part, max_bytes,
+                             follow_symlinks, workers=1 if in_process else jobs)
+    except IngestError as err:  # a folder without articles: nothing to read at all
+        report.failures.append(Failure(str(err.path), err.reason))
+        return report
     records.mkdir(parents=True, exist_ok=True)
+    wrap = progress or (lambda items: items)
     with _runner(scheduler, jobs) as map:
         with report.stage("extract"):
             if map is not None:
                 results = map(extract.run_task, [(t,) for t in tasks])
             elif jobs > 1:
-                results = _in_processes(tasks, jobs)
+                results = list(wrap(_in_processes(tasks, jobs)))
             else:
-                nlp = nlp or extract.pipeline(args)
-                results = [extract.run_task(t, nlp) for t in tasks]
+                results = list(wrap(extract.run_task(t, nlp) for t in tasks))
         extract.remove_stale(records, len(tasks))
         if cache:
             extract.prune_cache(out / ".cache", results)
@@ -203,13 +210,37 @@ def build(corpus: Path, out: Path, nlp=None, jobs: int = 1, cache: bool = True,
         report.cached = sum(r.cached for r in results)
         report.reused = sum(r.reused for r in results)
         if sum(r.articles for r in results):
-            export(records, out, title or f"zhkg — {Path(corpus).name}", html_max_nodes, report=report,
-                   map=map or (process_map(jobs) if jobs > 1 else local_map))
-    if store is not None:
-        from kg.sparql.store import load_store
+            export(records, out, title or f"zhkg — {corpus.name}", html_max_nodes, report=report,
+                   map=map or (process_map(jobs) if jobs > 1 else local_map), formats=formats)
+    if store is not None and report.files:
+        from kg.sparql.store import StoreError, load_store
         with report.stage("store"):
-            load_store(out / "graph.ttl", store)
+            try:
+                report.store_triples = load_store(out / "graph.ttl", store)
+            except StoreError as err:
+                raise BuildError(str(err)) from err
     return report
+
+
+def _check(corpus: Path, out: Path, formats: Sequence[str] | None, store: Path | None) -> None:
+    """Bad arguments, before the (long) extraction; the last check creates `out`."""
+    if not corpus.exists():
+        raise BuildError(f"{corpus}: no such file or folder")
+    unknown = [f for f in formats or () if f not in OUTPUTS]
+    if unknown:
+        raise BuildError(f"unknown export format(s) {', '.join(unknown)}: choose from {', '.join(OUTPUTS)}")
+    if store is not None:
+        from kg.sparql.store import StoreError, check_target
+        if formats is not None and "turtle" not in formats:
+            raise BuildError("the store is loaded from graph.ttl: keep the turtle export")
+        try:
+            check_target(store)
+        except StoreError as err:
+            raise BuildError(str(err)) from err
+    try:
+        publish.ready(out)
+    except publish.OutputError as err:
+        raise BuildError(str(err)) from err
 
 
 @contextmanager
@@ -222,11 +253,11 @@ def _runner(scheduler: str | None, jobs: int) -> Iterator[Map | None]:
         yield cluster.mapper(client)
 
 
-def _in_processes(tasks: list, jobs: int) -> list:
+def _in_processes(tasks: list, jobs: int) -> Iterator:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     from kg.stream.extract import run_task
     # tasks are small (file names): all of them may be queued at once
     with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-        return list(pool.map(run_task, tasks))
+        yield from pool.map(run_task, tasks)

@@ -49,11 +49,14 @@ class TaskResult:
 
 
 def plan(corpus: Path, records: Path, pipeline: dict[str, Any], cache: Path | None = None,
-         per_part: int = 100, max_bytes: int = 20_000_000, follow_symlinks: bool = False) -> list[Task]:
+         per_part: int = 100, max_bytes: int = 20_000_000, follow_symlinks: bool = False,
+         workers: int = 1) -> list[Task]:
     """Tasks over the corpus's files in doc-id order (kg.ingest.article_id: the merge relies on
-    it), `per_part` files each. Raises IngestError for a missing path or a folder without .txt files."""
+    it), `per_part` files each, fewer if that gives each of `workers` a task. Raises IngestError
+    for a missing path or a folder without .txt files."""
     root = Path(corpus) if Path(corpus).is_dir() else None
     files = sorted(iter_articles(corpus), key=lambda p: (article_id(p, root), str(p)))
+    per_part = max(1, min(per_part, -(-len(files) // workers)))
     return [Task(i, tuple(str(p) for p in files[lo:lo + per_part]), str(records), pipeline,
                  str(cache) if cache else None, max_bytes, str(root) if root else None, follow_symlinks)
             for i, lo in enumerate(range(0, len(files), per_part))]
@@ -114,7 +117,8 @@ def run_task(task: Task, nlp: Language | None = None) -> TaskResult:
         result.cache_entries = [p.name for p in store.used]
     manifest.update(articles=result.articles, failures=[[f.path, f.reason] for f in result.failures])
     tmp = manifest_path.with_name(f".{manifest_path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    # ASCII: a file name that is not UTF-8 holds surrogates (os.fsdecode), which only escapes keep
+    tmp.write_text(json.dumps(manifest), encoding="utf-8")
     os.replace(tmp, manifest_path)
     return result
 
@@ -128,10 +132,14 @@ def remove_stale(records: Path, n_tasks: int) -> None:
 
 
 def prune_cache(cache: Path, results: list[TaskResult]) -> None:
-    """Drop cache entries no task used. A reused partition read no cache entry, so while one
-    was reused, nothing is dropped (its entries are still good)."""
-    if not cache.exists() or any(r.reused for r in results):
+    """Drop cache entries no task used, and temporary files of killed builds. A reused partition
+    read no cache entry, so while one was reused, only the temporary files go (its entries are
+    still good)."""
+    if not cache.exists():
         return
     store = ExtractionCache(cache, "")
-    store.used = {cache / name for r in results for name in r.cache_entries}
+    if any(r.reused for r in results):
+        store.used = {p for p in cache.iterdir() if p.suffix != ".tmp"}
+    else:
+        store.used = {cache / name for r in results for name in r.cache_entries}
     store.prune()

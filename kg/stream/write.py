@@ -26,7 +26,7 @@ from rdflib import RDF, RDFS, XSD
 from rdflib.namespace import DCTERMS, PROV, SKOS
 
 from kg.export import html
-from kg.export.files import atomic_path, write_text
+from kg.export.files import SafeWriter, atomic_path, write_text
 from kg.graph import ID, RECORD_KINDS, _hash, article_iri, entity_iri
 from kg.schema import load as load_schema
 from kg.stream.merge import EntityTable, MergedEdge, MergedNode, kept_relations, local_nodes
@@ -174,7 +174,7 @@ class Chunks:
         self.nodes = self.edges = 0
         names = ("entities.csv", "relations.csv", "nodes.graphml", "edges.graphml", "html.jsonl")
         self.files = [chunk_path(folder, name, part).open("w", encoding="utf-8", newline="") for name in names]
-        self.ents, self.rels = csv.writer(self.files[0]), csv.writer(self.files[1])
+        self.ents, self.rels = SafeWriter(self.files[0]), SafeWriter(self.files[1])
 
     def add(self, node: MergedNode, edges: list[MergedEdge]) -> None:
         name_at, iri_at = self.table.name_at, self.table.iri_at

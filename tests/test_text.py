@@ -1,0 +1,41 @@
+"""kg/pipeline/text.py and kg_ner's inference: the faster ways must give what the plain ones give."""
+from __future__ import annotations
+
+import jieba.posseg
+import spacy
+from conftest import CORPUS_FILES
+
+from kg.pipeline.ner import DEFAULT_MODEL, chunks
+from kg.pipeline.text import Tagger, doc_text
+
+
+def test_doc_text_is_doc_text_and_built_once():
+    doc = spacy.blank("zh")("区商务局副局长刘海涛介绍了情况。\n第二段。")
+    assert doc._.kg_text is None
+    assert doc_text(doc) == doc.text
+    assert doc._.kg_text == doc.text  # kept: the next call does not rebuild it
+
+
+def test_tagger_cuts_as_posseg_does():
+    """Windows overlap and share runs of unknown characters (the memory's key): every window
+    still gets posseg's own words and flags, in order."""
+    text = CORPUS_FILES[0].read_text("utf-8")[:3000]
+    windows = [text[i:i + n] for n in (6, 11, 20) for i in range(0, len(text) - n, 3)]
+    tagger = Tagger()
+    for window in windows * 2:  # the second pass reads from the memories
+        assert [(w.word, w.flag) for w in tagger.cut(window)] == \
+            [(w.word, w.flag) for w in jieba.posseg.cut(window)], window
+
+
+def test_ner_numpy_ops_find_what_blis_finds(nlp):
+    """kg_ner multiplies through numpy's BLAS, not thinc's default blis: the same entities."""
+    ner = nlp.get_pipe("kg_ner")
+    assert type(ner.nlp.get_pipe("tok2vec").model.ops).__name__ == "NumpyOps"
+    assert not ner.nlp.get_pipe("tok2vec").model.ops.use_blis
+    text = "\n".join(p.read_text("utf-8") for p in CORPUS_FILES)
+    pieces = [text[s:e] for s, e in chunks(text)]
+    ours = [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in ner.read(pieces)]
+    plain = spacy.load(DEFAULT_MODEL)  # thinc's default ops
+    theirs = [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in plain.pipe(pieces)]
+    assert sum(map(len, ours)) > 20
+    assert ours == theirs
