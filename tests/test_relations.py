@@ -54,7 +54,8 @@ RULE_CASES = [
                  id="heading-zone-is-the-nearest-place"),
     # a project lies in its town and the article's county; the city, though named nearby, is a
     # level too far up (the nearer, finer places are candidates)
-    pytest.param("nearest_place", "本报讯 青州市举行项目集中签约仪式。作为潍坊市重点项目，青禾精工产业园项目落户谭坊镇，总投资5亿元。",
+    pytest.param("nearest_place",
+                 "本报讯 青州市举行项目集中签约仪式。作为潍坊市重点项目，青禾精工产业园项目落户谭坊镇，总投资5亿元。",
                  {("青禾精工产业园", "locatedIn", "谭坊镇"), ("青禾精工产业园", "locatedIn", "青州市")},
                  {("青禾精工产业园", "locatedIn", "潍坊市")}, id="nearest-places-not-the-city"),
 ]
@@ -263,16 +264,19 @@ def test_place_features_say_the_level_and_the_country(nlp):
     """市委 is the city's committee (relative_match with the lexicon's 青岛市, not the county); a
     foreign country is marked as such; a town's step up to its county is one level."""
     from kg.training.relations import component, oracle_doc
-    text = "本报讯 青禾县举行项目签约仪式。青岛市委、县委有关负责同志出席。星河精工产业园引进德国技术，落户青禾县禾丰镇。"
+    text = ("本报讯 青禾县举行项目签约仪式。青岛市委、县委有关负责同志出席。"
+            "星河精工产业园引进德国技术，落户青禾县禾丰镇。")
     gold = {"entities": [{"name": n, "type": t, "aliases": []} for n, t in
-                         [("青禾县", "District"), ("青岛", "District"), ("市委", "Organization"), ("县委", "Organization"),
-                          ("德国", "District"), ("禾丰镇", "District"), ("星河精工产业园", "Project")]],
+                         [("青禾县", "District"), ("青岛", "District"), ("市委", "Organization"),
+                          ("县委", "Organization"), ("德国", "District"), ("禾丰镇", "District"),
+                          ("星河精工产业园", "Project")]],
             "relations": []}
     cands, _ = component(nlp).candidates(oracle_doc(nlp, text, gold))
     located = {(c.head.text, c.tail.text): c.feats for c in cands["locatedIn"].values()}
     assert "relative_match" in located[("市委", "青岛")] and "relative_mismatch" in located[("市委", "青禾县")]
     assert "relative_match" in located[("县委", "青禾县")]
-    assert "t_country" in located[("星河精工产业园", "德国")] and "t_country" not in located[("星河精工产业园", "禾丰镇")]
+    assert "t_country" in located[("星河精工产业园", "德国")]
+    assert "t_country" not in located[("星河精工产业园", "禾丰镇")]
     assert not any(head == "德国" for head, _ in located)  # a country lies in no district
     assert "spec_step=1" in located[("禾丰镇", "青禾县")]
 
