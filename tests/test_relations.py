@@ -52,6 +52,12 @@ RULE_CASES = [
                  {("张明远", "leads", "胶州经济技术开发区"), ("禾丰智慧物流园", "locatedIn", "胶州经济技术开发区")},
                  {("禾丰智慧物流园", "locatedIn", "胶州"), ("禾丰智慧物流园", "locatedIn", "胶州市")},
                  id="heading-zone-is-the-nearest-place"),
+    # a project lies in its town and the article's county; the city, though named nearby, is a
+    # level too far up (the nearer, finer places are candidates)
+    pytest.param("nearest_place",
+                 "本报讯 青州市举行项目集中签约仪式。作为潍坊市重点项目，青禾精工产业园项目落户谭坊镇，总投资5亿元。",
+                 {("青禾精工产业园", "locatedIn", "谭坊镇"), ("青禾精工产业园", "locatedIn", "青州市")},
+                 {("青禾精工产业园", "locatedIn", "潍坊市")}, id="nearest-places-not-the-city"),
 ]
 
 
@@ -100,6 +106,7 @@ AMOUNT_CASES = [
     ("投资3亿元建设的青禾冷链中心正式投用。", "青禾冷链中心", 300_000_000),
     ("签约青禾光伏电站项目，总投资12亿元。", "青禾光伏电站", 1_200_000_000),
     ("加快推进禾丰物流园项目建设，该项目总投资42亿元。", "禾丰物流园", 4_200_000_000),
+    ("位于禾丰镇的青禾养老中心项目，投资额2.5亿元。", "青禾养老中心", 250_000_000),
     # a total over a list or a count of projects is no single project's amount
     ("青禾智造园项目、禾丰物流园项目，总投资8亿元。", "青禾智造园", None),
     ("青禾智造园项目、禾丰物流园项目，总投资8亿元。", "禾丰物流园", None),
@@ -120,6 +127,23 @@ def test_amounts_go_on_each_projects_invests(extract_text):
     amounts = {r.tail: r.amount for r in ex.relations if r.relation == "invests"}
     assert amounts.get("青禾新材料产业园") == 1_000_000_000
     assert amounts.get("禾丰智造园") in (300_000_000, None)  # found as a project or not, never 10亿
+
+
+def test_amount_from_another_mention_and_on_the_company(nlp):
+    """The amount stands at the project's second mention; the company that invests takes it,
+    the district that hosts the project does not (ANNOTATION.md: the investor's relation)."""
+    from kg.pipeline.relations import Rel, RelationExtractor
+    text = "青禾县星河精工产业园项目签约。星河精工产业园项目总投资6亿元，由星河集团投资建设。"
+    doc = nlp.make_doc(text)
+    spans = [doc.char_span(m, m + 7, "Project") for m in (3, 16)]
+    county, company = (0, 3, "District"), (text.index("星河集团"), text.index("星河集团") + 4, "Enterprise")
+    first = (3, 10, "Project")
+    rels = [Rel(county, first, "invests", None, None, 0.9), Rel(company, first, "invests", None, None, 0.9)]
+    mentions = {(s.start_char, s.end_char): spans for s in spans}
+    done = RelationExtractor("kg_relations").finish(text, rels, mentions)
+    assert {r.head[2]: r.amount for r in done} == {"District": None, "Enterprise": 600_000_000}
+    alone = RelationExtractor("kg_relations").finish(text, rels[:1], mentions)
+    assert [r.amount for r in alone] == [600_000_000]
 
 
 # --- the model: data on disk, no pickle --------------------------------------------------------
@@ -209,6 +233,68 @@ def test_oracle_doc_projects_the_gold(nlp, shared_dir):
     doc = oracle_doc(nlp, read_article(path).text, gold)
     names = {n for e in gold["entities"] for n in [e["name"], *e["aliases"]]}
     assert doc.ents and all(e.text in names for e in doc.ents)
+
+
+def test_oracle_doc_finds_names_written_full_width(nlp):
+    """The gold's names are NFKC (半角 brackets); the text may write them full-width."""
+    from kg.training.relations import oracle_doc
+    text = "青禾（南川）精工机械有限公司在青禾县投资建设新厂。"
+    gold = {"entities": [{"name": "青禾(南川)精工机械有限公司", "type": "Enterprise", "aliases": []},
+                         {"name": "青禾县", "type": "District", "aliases": []}], "relations": []}
+    doc = oracle_doc(nlp, text, gold)
+    assert [e.text for e in doc.ents] == ["青禾（南川）精工机械有限公司", "青禾县"]
+
+
+def test_nearest_place_ranks_the_places_of_an_entity(nlp):
+    """nearest_place: the town named with the project is its nearest and finest place; the
+    county (the article's home) is farther, with a finer place nearer."""
+    from kg.training.relations import component, oracle_doc
+    text = "本报讯 青禾县召开重点项目推进会。\n会议指出，要加快产业升级。位于禾丰镇的星河精工产业园项目开工建设。"
+    gold = {"entities": [{"name": "青禾县", "type": "District", "aliases": []},
+                         {"name": "禾丰镇", "type": "District", "aliases": []},
+                         {"name": "星河精工产业园", "type": "Project", "aliases": []}], "relations": []}
+    cands, _ = component(nlp).candidates(oracle_doc(nlp, text, gold))
+    town, county = (next(c for c in cands["locatedIn"].values() if c.head.text == "星河精工产业园" and c.tail.text == t)
+                    for t in ("禾丰镇", "青禾县"))
+    assert {"near_rank=0", "spec_rank=0", "spec=4"} <= town.feats and "finer_nearer" not in town.feats
+    assert {"near_rank=1", "spec_rank=1", "spec=3", "finer_nearer", "near_role=1home"} <= county.feats
+
+
+def test_place_features_say_the_level_and_the_country(nlp):
+    """市委 is the city's committee (relative_match with the lexicon's 青岛市, not the county); a
+    foreign country is marked as such; a town's step up to its county is one level."""
+    from kg.training.relations import component, oracle_doc
+    text = ("本报讯 青禾县举行项目签约仪式。青岛市委、县委有关负责同志出席。"
+            "星河精工产业园引进德国技术，落户青禾县禾丰镇。")
+    gold = {"entities": [{"name": n, "type": t, "aliases": []} for n, t in
+                         [("青禾县", "District"), ("青岛", "District"), ("市委", "Organization"),
+                          ("县委", "Organization"), ("德国", "District"), ("禾丰镇", "District"),
+                          ("星河精工产业园", "Project")]],
+            "relations": []}
+    cands, _ = component(nlp).candidates(oracle_doc(nlp, text, gold))
+    located = {(c.head.text, c.tail.text): c.feats for c in cands["locatedIn"].values()}
+    assert "relative_match" in located[("市委", "青岛")] and "relative_mismatch" in located[("市委", "青禾县")]
+    assert "relative_match" in located[("县委", "青禾县")]
+    assert "t_country" in located[("星河精工产业园", "德国")]
+    assert "t_country" not in located[("星河精工产业园", "禾丰镇")]
+    assert not any(head == "德国" for head, _ in located)  # a country lies in no district
+    assert "spec_step=1" in located[("禾丰镇", "青禾县")]
+
+
+def test_home_district_by_its_short_form(nlp):
+    """坊子 (the lexicon's 坊子区, written short) is the article's home (本区), not the zone
+    part (片区) that ends in 区 as well; and its division is found from the short form."""
+    from kg.pipeline.relations import _unique
+    from kg.training.relations import component, oracle_doc
+    text = "本报讯 坊子召开重点项目推进会。本区将加快青禾科技城坊子片区建设，青禾科技城坊子片区已落地项目12个。"
+    gold = {"entities": [{"name": "坊子", "type": "District", "aliases": []},
+                         {"name": "青禾科技城坊子片区", "type": "District", "aliases": []}], "relations": []}
+    rel = component(nlp)
+    doc = oracle_doc(nlp, text, gold)
+    groups = rel.groups(doc.text, _unique(list(doc.ents) + list(doc.spans["kg_nested"])))
+    home = rel.article_places(doc.text, groups)["home"]
+    assert home is not None and home.text == "坊子"
+    assert rel.division(home) is not None and rel.division(home).name == "坊子区"
 
 
 def test_training_learns_the_sample_articles(nlp, shared_dir):

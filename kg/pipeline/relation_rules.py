@@ -6,7 +6,8 @@ Three kinds, run in the order config.cfg lists them:
   model is trained;
 * article rules, `(ArticleContext, Group) -> None`: article-level candidates and features for one
   entity (the home district, a section's zone, 区领导 lists, bare government titles);
-* finishers, `(RelationExtractor, text, list[Rel]) -> list[Rel]`: the decided relations completed (amounts).
+* finishers, `(RelationExtractor, text, list[Rel], mentions) -> list[Rel]`: the decided relations
+  completed (amounts); `mentions` maps a relation end to all mentions of its entity.
 
 Their confidences (where no model is trained) are one table, `confidences` in config.cfg.
 Each rule has (text, must find, must not find) cases in tests/test_relations.py.
@@ -90,6 +91,8 @@ class ArticleContext:
         heads, tails = SIGNATURES[label]
         if h.type not in heads or t.type not in tails:
             return None
+        if label == Names.locatedIn and h.forms & self.ext.lex.countries:  # a country lies in no district
+            return None
         c = self.cands[label].get((h.key, t.key))
         if c is None:
             c = self.cands[label][(h.key, t.key)] = Candidate(h, t, self.ext.pair_features(self.text, h, t, self.places))
@@ -132,6 +135,26 @@ class ArticleContext:
                     out.append((r.tail[0], self.of_span[r.tail[:2]]))
         return sorted(out, key=lambda h: h[0])
 
+    def distance(self, a: Group, b: Group) -> tuple[int, int]:
+        """The nearest two mentions of two entities: characters between them (0 where one holds
+        the other) and sentences apart."""
+        best = (len(self.text), len(self.sents))
+        for s in a.spans:
+            for t in b.spans:
+                chars = max(0, max(s.start_char, t.start_char) - min(s.end_char, t.end_char))
+                sents = abs(bisect_right(self.sent_starts, s.start_char) - bisect_right(self.sent_starts, t.start_char))
+                best = min(best, (chars, sents))
+        return best
+
+    def specificity(self, g: Group) -> int:
+        """1 province, 2 city, 3 county (the lexicon, else a 县 or 旗), 4 a town, street or zone, 5 a village."""
+        d = self.ext.division(g)
+        if d is not None:
+            return d.level
+        if any(f.endswith(("村", "社区", "村委", "居委会")) for f in g.forms):
+            return 5
+        return 3 if any(f.endswith(("县", "旗")) for f in g.forms) else 4
+
     @cached_property
     def leaders(self) -> dict[str, list[tuple[str, Group]]]:
         """区领导甲、乙: each listed person's level and place, by the person's group key."""
@@ -159,7 +182,7 @@ class ArticleContext:
 
 SentenceRule = Callable[[SentenceContext], list[Rel]]
 ArticleRule = Callable[[ArticleContext, Group], None]
-Finisher = Callable[["RelationExtractor", str, list[Rel]], list[Rel]]
+Finisher = Callable[["RelationExtractor", str, list[Rel], dict[tuple[int, int], list[Span]]], list[Rel]]
 
 F = TypeVar("F", bound=Callable)
 
@@ -380,17 +403,58 @@ def leader_lists(ctx: ArticleContext, g: Group) -> None:
             c.article = Instance(set(), (g.end, place.end), f"{level}领导")
 
 
+@rule("kg.rel.nearest_place.v1")
+def nearest_place(ctx: ArticleContext, g: Group) -> None:
+    """Where an entity lies among all the places it could: how near each candidate place is
+    (characters, sentences, rank among the candidates) and how specific (rank; a finer place
+    nearer). The news names a project's nearest place (its town, its park) and the article's
+    county; the city and province only where the text says so. Runs after the rules that
+    propose the entity's places."""
+    if g.type == Names.Person:
+        return
+    cands = [c for (head, _), c in ctx.cands[Names.locatedIn].items() if head == g.key]
+    if not cands:
+        return
+    dist = {id(c): ctx.distance(g, c.tail) for c in cands}
+    spec = {id(c): ctx.specificity(c.tail) for c in cands}
+    near = sorted(set(dist.values()))
+    fine = sorted(set(spec.values()), reverse=True)
+    for c in cands:
+        chars, sents = dist[id(c)]
+        rank = min(near.index((chars, sents)), 3)
+        level = min(fine.index(spec[id(c)]), 2)
+        role = next((r for r in ("home", "city", "province") if ctx.places.get(r) is c.tail), "other")
+        c.feats |= {f"near_rank={rank}", f"spec_rank={level}", f"near_spec={rank}{level}", f"near_role={rank}{role}",
+                    f"place_sents={bucket(sents)}", f"place_chars={bucket(chars)}", f"spec={spec[id(c)]}"}
+        if g.type == Names.District:  # a town lies in its county, not (in the gold) in its city
+            c.feats.add(f"spec_step={max(-1, min(ctx.specificity(g) - spec[id(c)], 3))}")
+        if any(spec[id(o)] > spec[id(c)] and dist[id(o)] < dist[id(c)] for o in cands):
+            c.feats.add("finer_nearer")  # a finer place nearer: 甲园区 in 甲镇, both named with the project
+        if any(spec[id(o)] < spec[id(c)] and dist[id(o)] < dist[id(c)] for o in cands):
+            c.feats.add("coarser_nearer")
+
+
 # -- finishers --------------------------------------------------------------------------------
 @rule("kg.rel.amounts.v1")
-def with_amounts(ext: RelationExtractor, text: str, rels: list[Rel]) -> list[Rel]:
+def with_amounts(ext: RelationExtractor, text: str, rels: list[Rel],
+                 mentions: dict[tuple[int, int], list[Span]] | None = None) -> list[Rel]:
     """An amount goes on the invests relations of the one project it precedes or follows
-    ("投资5亿元的甲项目，投资0.6亿元的乙项目"); a total over several projects goes nowhere."""
+    ("投资5亿元的甲项目，投资0.6亿元的乙项目"), at the relation's own mention or else the first
+    of the project's other mentions that has one; a total over several projects goes nowhere.
+    Where a company invests too, the amount is the company's (the district hosts it)."""
     patterns = amount_patterns(tuple(ext.words["amount_words"]), tuple(ext.words["counters"]))
+    mentions = mentions or {}
     amounts: dict[tuple[int, int], int | None] = {}
+    project = {r.tail[:2]: ms[0].start_char if (ms := mentions.get(r.tail[:2])) else r.tail[0]
+               for r in rels if r.label == Names.invests}
+    with_company = {project[r.tail[:2]] for r in rels if r.label == Names.invests and r.head[2] == Names.Enterprise}
     for r in rels:
         if r.label == Names.invests and r.tail[:2] not in amounts:
-            amounts[r.tail[:2]] = project_amount(text, r.tail[0], r.tail[1], patterns)
-    return [r._replace(amount=amounts.get(r.tail[:2])) if r.label == Names.invests and r.amount is None else r
+            others = [(s.start_char, s.end_char) for s in mentions.get(r.tail[:2], [])]
+            amounts[r.tail[:2]] = next((a for start, end in [r.tail[:2], *others]
+                                        if (a := project_amount(text, start, end, patterns)) is not None), None)
+    return [r._replace(amount=amounts.get(r.tail[:2])) if r.label == Names.invests and r.amount is None
+            and (r.head[2] == Names.Enterprise or project[r.tail[:2]] not in with_company) else r
             for r in rels]
 
 

@@ -61,7 +61,7 @@ RULE_CONFIDENCE = {"post_chain_top": 0.9, "post_chain_other": 0.8, "name_structu
 SENTENCE_RULES = {"post_chain": "kg.rel.post_chain.v1", "name_structure": "kg.rel.name_structure.v1"}
 ARTICLE_RULES = {"section_zone": "kg.rel.section_zone.v1", "heading_zone": "kg.rel.heading_zone.v1",
                  "home_places": "kg.rel.home_places.v1", "bare_titles": "kg.rel.bare_titles.v1",
-                 "leader_lists": "kg.rel.leader_lists.v1"}
+                 "leader_lists": "kg.rel.leader_lists.v1", "nearest_place": "kg.rel.nearest_place.v1"}
 FINISHERS = {"amounts": "kg.rel.amounts.v1"}
 
 
@@ -229,8 +229,11 @@ class RelationExtractor:
                model: LinearModel) -> list[Rel]:
         """The relations whose probability reaches the label's threshold (the rules' own
         relations where no model is trained)."""
+        # every mention of each project, for the finishers (an amount may stand at another mention)
+        mentions = {(s.start_char, s.end_char): g.spans for c in cands[Names.invests].values()
+                    for g in (c.tail,) for s in g.spans}
         if not model:
-            return self.finish(text, rule_rels)
+            return self.finish(text, rule_rels, mentions)
         out: list[Rel] = []
         best = {label: {key: c.best(model, label) for key, c in pairs.items()} for label, pairs in cands.items()}
         # an entity found in the zone a section heading opens is not also put in the home district
@@ -255,11 +258,12 @@ class RelationExtractor:
                 role = inst.role if inst else None
                 role = role or next((i.role for i in c.instances if i.role), None)
                 out.append(Rel(head, tail, label, role, None, round(p, 3)))
-        return self.finish(text, out)
+        return self.finish(text, out, mentions)
 
-    def finish(self, text: str, rels: list[Rel]) -> list[Rel]:
+    def finish(self, text: str, rels: list[Rel], mentions: dict[tuple[int, int], list[Span]] | None = None) -> list[Rel]:
+        """`mentions`: all mentions of the entity that a relation end is one mention of."""
         for finisher in self.finishers:
-            rels = finisher(self, text, rels)
+            rels = finisher(self, text, rels, mentions or {})
         return rels
 
     def candidates(self, doc: Doc, text: str | None = None) -> tuple[dict[str, dict[tuple[str, str], Candidate]], list[Rel]]:
@@ -374,8 +378,10 @@ class RelationExtractor:
     def division(self, g: Group) -> lexicon.Division | None:
         """The lexicon's division for any form of the entity (longest form first)."""
         if not g.looked_up:
-            g.division = next((self.lex.divisions[f] for f in sorted(g.forms, key=len, reverse=True)
-                               if f in self.lex.divisions), None)
+            forms = sorted(g.forms, key=len, reverse=True)
+            # a county's own short form (璧山 = 璧山区) is not in the lexicon: as in group_key
+            tried = forms + [f + s for f in forms for s in "县区市"] if g.type == Names.District else forms
+            g.division = next((self.lex.divisions[f] for f in tried if f in self.lex.divisions), None)
             g.looked_up = True
         return g.division
 
@@ -389,7 +395,8 @@ class RelationExtractor:
         zones = [g for g in districts if levels[id(g)] in (0, 3)]
 
         def rank(g: Group) -> tuple:
-            return (any(f[-1:] in own for f in g.forms), any(f.endswith("新区") for f in g.forms) or div(g) is not None,
+            names = g.forms | ({d.name} if (d := div(g)) is not None else set())  # 璧山 as 璧山区: 本区
+            return (any(f[-1:] in own for f in names), any(f.endswith("新区") for f in g.forms) or d is not None,
                     len(g.spans), max(map(len, g.forms)))
         home = max(zones, key=rank, default=None)
         cities = [g for g in districts if levels[id(g)] == 2]
@@ -435,6 +442,11 @@ class RelationExtractor:
         if (relative := re.match(r"新区|区|市|县|镇|乡|州|旗|省", hn)) and h.type == Names.Organization:
             f.add("relative=" + relative.group())
             f.add(f"relative_to_{tn[-1:]}")
+            # 市委 -> 桂林 (the lexicon's 桂林市), not the county: the level the relative name says
+            names = t.forms | ({td.name} if td is not None else set())
+            f.add("relative_match" if any(n.endswith(relative.group()) for n in names) else "relative_mismatch")
+        if t.forms & lex.countries:
+            f.add("t_country")
         f.add(f"t_suffix={tn[-1:]}")
         if h.type == Names.Project:
             f.add(f"h_mentions={min(len(h.spans), 3)}")
