@@ -50,6 +50,14 @@ RULE_CASES: dict[str, list[tuple[str, set[tuple[str, str]], set[str]]]] = {
          {"省人民政府"}),
         ("钱林发言，镇党委书记赵平、县食药局联合县工商质监局检查。",
          {("县工商质监局", "Organization")}, {"钱林发言镇党委", "县食药局联合县工商质监局"}),
+        # issue 7, second pass: company spans with wrong edges or no name
+        ("调研青川明阳能源有限公司，了解情况。", {("青川明阳能源有限公司", "Enterprise")}, {"能源有限公司"}),
+        ("青柳新能投资集团有限公司和白沙新能源控股有限公司投资30亿元设立运营平台公司。",
+         {("青柳新能投资集团有限公司", "Enterprise"), ("白沙新能源控股有限公司", "Enterprise")},
+         {"集团有限公司和白沙新能源控股有限公司", "和白沙新能源控股有限公司", "亿元设立运营平台公司"}),
+        ("白沙建设发展有限公司是青柳集团下属全资子公司。", {("青柳集团", "Enterprise")},
+         {"青柳集团下属全资子公司", "全资子公司", "下属全资子公司"}),
+        ("青柳影视集团文化投资公司出品。", {("青柳影视集团文化投资公司", "Enterprise")}, {"文化投资公司"}),
     ],
     "project_list": [
         ("相继实施河道清淤、湿地修复和环湖步道等项目。",
@@ -180,6 +188,12 @@ def test_issue_7_error_classes(nlp, text, want, unwanted):
     found = {(e.text, e.label_) for e in nlp(text).ents}
     assert want <= found, f"missed {want - found}; found {found}"
     assert not {name for name, _ in found} & unwanted, f"found {unwanted & {n for n, _ in found}}"
+
+
+def test_outlet_ending_outranks_the_ner_company_guess(nlp):
+    component = nlp.get_pipe("kg_entities")
+    assert component.retype("青柳新闻网", "Enterprise") == "Organization"
+    assert component.retype("青柳网络科技公司", "Organization") == "Enterprise"
 
 
 def test_span_id_names_the_finder(nlp):

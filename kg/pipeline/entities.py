@@ -41,6 +41,7 @@ COMPANY_TRADES = ("投资", "建设", "发展", "开发", "控股", "实业", "�
 # a list of companies: 甲、乙等(一大批)企业; 甲集团、乙、丙公司 (two items or more with a company's ending)
 COMPANY_LIST = re.compile(r"((?:[^、，,。；;：:\s“”]{2,12}、)+[^、，,。；;：:\s“”等]{2,12})"
                           r"(等[^，。；、]{0,10}?(?:企业|巨头|公司|集团|龙头))?")
+TIME_WORD = re.compile(r"[年月日天时期前后今来代初末底夜晨春夏秋冬]$|^(?:目前|当前|现在|近日|近期|此前|过去|未来|同时|此时)$")
 CAPACITY = r"万?(?:吨|千瓦|兆瓦|台|套|平方米|立方米|亩|件|辆)"
 # a list of projects: 甲、乙和丙等(3个)(重点)项目; 项目12项，具体为：甲、乙、丙。
 _ITEM = r"[^、，,。；;：:\s“”]{2,30}"
@@ -52,6 +53,7 @@ OUTLET_END = r"(?:新闻网|日报|晚报|在线|客户端|新闻|电视台|报|
 OUTLET_RES = (re.compile(rf"来源[：:]\s*([{HAN}A-Za-z0-9·]{{1,10}}?{OUTLET_END})"),
               re.compile(rf"(?m)(?:^|/)[\s【]*([{HAN}A-Za-z0-9·]{{1,10}}?{OUTLET_END})(?=[^\s，。]{{0,10}}讯)"),
               re.compile(rf"(?<![{HAN}A-Za-z0-9·])([{HAN}A-Za-z0-9·]{{1,8}}?{OUTLET_END})(?=(?:全媒体)?记者)"))
+OUTLET_NAME_END = ("新闻网", "日报", "晚报", "电视台", "报社")  # endings only an outlet has
 NAME_TAGS = ("ns", "nr", "nz", "n", "nt", "j")
 PUNCT_END = set("，。；：！？、,.;:!?）)”\n ")
 
@@ -263,6 +265,11 @@ class EntityRules:
                 continue
             if place and kept and len(word) >= 2 and word.endswith(self.lex.org_suffixes):
                 break  # 某某管委会星海街道: a place's name never runs back over a body
+            if company and kept and word.endswith("公司"):
+                break  # 甲有限公司乙公司: one company's name never runs back over another's (甲集团乙公司 is one name)
+            if flag == "t" and not TIME_WORD.search(word):
+                kept.insert(0, (word, "nz"))  # 明阳, 春华: jieba's time tag on a name's syllable
+                continue
             if kept and self._post_end_re.search(word):
                 break  # 区委书记某某来到某某日报: a name never runs back over a post
             if re.fullmatch(r"第[\d一二三四五六七八九十百]+[届次期]", word):
@@ -277,7 +284,8 @@ class EntityRules:
             if (word in self.words.governors or (word in self.lex.project_phase and word not in ("工程", "工程项目"))
                     or flag.startswith(STOP_FLAGS)
                     or word in self.words.measures
-                    or re.fullmatch(r"\d+[个大项家所条批类]?|[一二三四五六七八九十百千万两几多]+[个大项家所条批类]", word)):
+                    or re.fullmatch(r"\d+[个大项家所条批类]?|[一二三四五六七八九十百千万两几多]+[个大项家所条批类]", word)
+                    or re.fullmatch(r"[\d.]*[十百千万亿]*[美欧日港]?元", word)):  # 投资30亿元设立…: an amount ends a name
                 if re.fullmatch(r"[\d.]+", word) and kept and re.match(CAPACITY, kept[0][0]):
                     kept.insert(0, (word, flag))  # 年产30万吨…: a capacity is part of a project's name
                     continue
@@ -294,6 +302,8 @@ class EntityRules:
             start += 1  # ——访某某: the interview marker
         while start < end and re.match(r"[（）()”暨]", text[start]):
             start += 1
+        if company and text[start:start + 1] in ("和", "与", "及") and text.endswith(self.lex.enterprise_suffixes, 0, start):
+            start += 1  # 甲有限公司和协…: jieba joined the conjunction to the next name's first character
         return start
 
     def suffix_cands(self, text: str) -> list[Found]:
@@ -584,6 +594,8 @@ class EntityRules:
     def retype(self, name: str, label: str) -> str:
         """The name's own ending outranks the NER's guess between body and company."""
         if label in (Names.Organization, Names.Enterprise):
+            if name.endswith(OUTLET_NAME_END):
+                return Names.Organization  # 某某新闻网, 某某日报: a newspaper is a body (ANNOTATION.md)
             if name.endswith(self.lex.enterprise_suffixes):
                 return Names.Enterprise
             if name.endswith(self.lex.org_suffixes) or name in self.lex.bodies:
