@@ -196,6 +196,31 @@ def test_outlet_ending_outranks_the_ner_company_guess(nlp):
     assert component.retype("青柳网络科技公司", "Organization") == "Enterprise"
 
 
+def test_owner_is_no_place_the_text_names(nlp, monkeypatch):
+    """The NER reading a project's name may take its place for its owner; a place the text
+    names as a District (某某街道办事处) is none."""
+    component = nlp.get_pipe("kg_entities")
+    text = "项目位于青柳街道办事处。白沙青柳智造产业园开工。"
+    doc = nlp.make_doc(text)
+
+    class Reader:  # the NER's reading of each project name: its first two characters are a company
+        def pipe(self, names):
+            for name in names:
+                parsed = nlp.make_doc(name)
+                parsed.ents = [parsed.char_span(0, 2, label="Enterprise")]
+                yield parsed
+
+    monkeypatch.setattr(nlp.get_pipe("kg_ner"), "nlp", Reader())
+    project = doc.char_span(text.index("白沙"), text.index("开工"), label="Project")
+    place = doc.char_span(4, 11, label="District")
+    owners = {text[s:e] for s, e, _ in component.nested["owner"](component, doc, [place, project])}
+    assert owners == {"白沙"}
+    assert {text[s:e] for s, e, _ in component.nested["owner"](component, doc, [project])} == {"白沙"}
+    project = doc.char_span(text.index("青柳智造"), text.index("开工"), label="Project")
+    assert not component.nested["owner"](component, doc, [place, project])
+    assert {text[s:e] for s, e, _ in component.nested["owner"](component, doc, [project])} == {"青柳"}
+
+
 def test_span_id_names_the_finder(nlp):
     doc = nlp("区财政局党组书记、局长张志远出席会议。")
     finders = {e.text: e.id_ for e in doc.ents}

@@ -666,11 +666,13 @@ def owner_rule() -> NestedRule:
         if not projects or not r.host.has_pipe("kg_ner"):
             return []
         out: list[Found] = []
+        places = tuple(e.text for e in chosen if e.label_ == Names.District)
         model: Language = r.host.get_pipe("kg_ner").nlp  # type: ignore[attr-defined]
         for (start, name), parsed in zip(projects, model.pipe(n for _, n in projects)):
             head = next((e for e in parsed.ents if e.start_char == 0), None)
             if head is not None and head.label_ in (Names.Enterprise, Names.Organization) and len(head.text) >= 2 \
-                    and head.end_char < len(name) and r.lex.divisions.get(head.text) is None:
+                    and head.end_char < len(name) and r.lex.divisions.get(head.text) is None \
+                    and not any(p.startswith(head.text) for p in places):  # 某某街道 named elsewhere: a place
                 out.append((start, start + head.end_char, r.retype(head.text, head.label_)))
         return out
     return propose
