@@ -58,6 +58,13 @@ RULE_CASES: dict[str, list[tuple[str, set[tuple[str, str]], set[str]]]] = {
         ("白沙建设发展有限公司是青柳集团下属全资子公司。", {("青柳集团", "Enterprise")},
          {"青柳集团下属全资子公司", "全资子公司", "下属全资子公司"}),
         ("青柳影视集团文化投资公司出品。", {("青柳影视集团文化投资公司", "Enterprise")}, {"文化投资公司"}),
+        # zones with less common endings (ANNOTATION.md: an administered zone is a District, one being built a Project)
+        ("举行西部（青川）科学城白沙片区、青柳科技城重大项目集中开工活动。",
+         {("西部（青川）科学城白沙片区", "District"), ("青柳科技城", "District")}, {"青川）科学城白沙片区"}),
+        ("现场签约白沙健康科技城及智能制造产业园，青柳科技城项目落户。",
+         {("白沙健康科技城", "Project"), ("智能制造产业园", "Project"), ("青柳科技城项目", "Project")},
+         {"白沙健康科技城及智能制造产业园"}),
+        ("游览青川风景名胜区。", {("青川风景名胜区", "District")}, {"游览青川风景名胜区"}),
     ],
     "project_list": [
         ("相继实施河道清淤、湿地修复和环湖步道等项目。",

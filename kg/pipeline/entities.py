@@ -41,6 +41,7 @@ COMPANY_TRADES = ("投资", "建设", "发展", "开发", "控股", "实业", "�
 # a list of companies: 甲、乙等(一大批)企业; 甲集团、乙、丙公司 (two items or more with a company's ending)
 COMPANY_LIST = re.compile(r"((?:[^、，,。；;：:\s“”]{2,12}、)+[^、，,。；;：:\s“”等]{2,12})"
                           r"(等[^，。；、]{0,10}?(?:企业|巨头|公司|集团|龙头))?")
+CITY_ZONES = ("科技城", "科学城")  # a zone (District) or, being built, a Project (ANNOTATION.md)
 TIME_WORD = re.compile(r"[年月日天时期前后今来代初末底夜晨春夏秋冬]$|^(?:目前|当前|现在|近日|近期|此前|过去|未来|同时|此时)$")
 CAPACITY = r"万?(?:吨|千瓦|兆瓦|台|套|平方米|立方米|亩|件|辆)"
 # a list of projects: 甲、乙和丙等(3个)(重点)项目; 项目12项，具体为：甲、乙、丙。
@@ -244,6 +245,9 @@ class EntityRules:
                 if j is not None and j > 0:
                     kept[:0] = words[j:i + 1]
                     i = j
+                    if words[j - 1][1] == "f" and words[j - 1][0] not in self.words.governors:
+                        kept.insert(0, words[j - 1])  # 西部（某地）科学城: a direction heads the name
+                        i = j - 1
                     continue
                 if j == 0 and opener == "“":
                     kept[:0] = words[j:i + 1]
@@ -330,6 +334,10 @@ class EntityRules:
             # a project's name may lead with its company's full name: 某某科技有限公司年产…生产线
             start = self.left_extend(text, s, limit=32 if label == Names.Project else 20, body=label == Names.Organization,
                                      company=label == Names.Enterprise, place=label == Names.District)
+            if label == Names.Project:  # 甲科技城及乙产业园: jieba may join 及 to the first name's ending
+                joined = [m.end() for m in self._suffix_re.finditer(text, start, s) if text[m.end():m.end() + 1] in ("及", "和", "与")
+                          and self._suffix_type[m.group()] in (Names.Project, Names.District) and m.end() + 1 < s]
+                start = joined[-1] + 1 if joined else start
             if label == Names.Organization and (pair := BODY_PAIR.search(text[start:e])):
                 start += pair.end()  # 市委市政府: two bodies side by side; this one is the second
             prefix = text[start:s]
@@ -362,6 +370,8 @@ class EntityRules:
                 continue  # 上市公司
             if suffix.endswith("中心") and label == Names.Project and not self._built(text, start):
                 label = Names.Organization
+            if suffix in CITY_ZONES and (self._built(text, start) or text.startswith(("项目", "及", "和", "、"), e)):
+                label = Names.Project  # 签约某某科技城, 某某科技城项目: a city being built; where projects start, a zone
             # a phase or section right after a project name belongs to it: 校区二期, 基地项目
             if label == Names.Project:
                 e = self._phase_end(text, e)
