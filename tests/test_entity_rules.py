@@ -64,6 +64,10 @@ RULE_CASES: dict[str, list[tuple[str, set[tuple[str, str]], set[str]]]] = {
         ("现场签约白沙健康科技城及智能制造产业园，青柳科技城项目落户。",
          {("白沙健康科技城", "Project"), ("智能制造产业园", "Project"), ("青柳科技城项目", "Project")},
          {"白沙健康科技城及智能制造产业园"}),
+        # a list item whose first character jieba takes for a function word (后/f, 同/p)
+        ("开工项目分别是：青柳建材项目、后垭滑雪场项目、同芯彩印生产线项目。",
+         {("后垭滑雪场项目", "Project"), ("同芯彩印生产线项目", "Project")}, {"滑雪场项目", "芯彩印生产线项目"}),
+        ("主要建设内容为道路工程、桥涵工程、排水工程。", set(), {"排水工程", "桥涵工程"}),
         ("游览青川风景名胜区。", {("青川风景名胜区", "District")}, {"游览青川风景名胜区"}),
     ],
     "project_list": [

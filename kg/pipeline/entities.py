@@ -42,6 +42,7 @@ COMPANY_TRADES = ("投资", "建设", "发展", "开发", "控股", "实业", "�
 COMPANY_LIST = re.compile(r"((?:[^、，,。；;：:\s“”]{2,12}、)+[^、，,。；;：:\s“”等]{2,12})"
                           r"(等[^，。；、]{0,10}?(?:企业|巨头|公司|集团|龙头))?")
 CITY_ZONES = ("科技城", "科学城")  # a zone (District) or, being built, a Project (ANNOTATION.md)
+LIST_ITEM_HEAD = re.compile(f"(?<=[、：:])[{HAN}]{{1,3}}$")  # the start of a list item, up to three characters short
 TIME_WORD = re.compile(r"[年月日天时期前后今来代初末底夜晨春夏秋冬]$|^(?:目前|当前|现在|近日|近期|此前|过去|未来|同时|此时)$")
 CAPACITY = r"万?(?:吨|千瓦|兆瓦|台|套|平方米|立方米|亩|件|辆)"
 # a list of projects: 甲、乙和丙等(3个)(重点)项目; 项目12项，具体为：甲、乙、丙。
@@ -334,6 +335,11 @@ class EntityRules:
             # a project's name may lead with its company's full name: 某某科技有限公司年产…生产线
             start = self.left_extend(text, s, limit=32 if label == Names.Project else 20, body=label == Names.Organization,
                                      company=label == Names.Enterprise, place=label == Names.District)
+            listed = label == Names.Project and (item := LIST_ITEM_HEAD.search(text, max(0, start - 3), start)) is not None \
+                and not any(len(w.word) > 1 and w.word in self.words.leading_verbs for w in self._posseg.cut(text[item.start():start])) \
+                and text.startswith(("、", "。", "；", "，"), self._phase_end(text, e)) and s - item.start() >= 3  # not 排水工程
+            if listed and item:
+                start = item.start()  # 、后坪滑雪场项目、: jieba's tag on an item's first character (后/f, 同/p) cut it
             if label == Names.Project:  # 甲科技城及乙产业园: jieba may join 及 to the first name's ending
                 joined = [m.end() for m in self._suffix_re.finditer(text, start, s) if text[m.end():m.end() + 1] in ("及", "和", "与")
                           and self._suffix_type[m.group()] in (Names.Project, Names.District) and m.end() + 1 < s]
@@ -347,7 +353,7 @@ class EntityRules:
                 continue  # 某某新区党工委书记: the post goes to the zone (ANNOTATION.md), no body of its own
             bare = re.sub(r"^[区市县镇乡省]", "", prefix)  # 县行政大楼: a relative marker names nothing
             if label == Names.Project and (bare and self._generic(bare) or suffix not in self.words.buildings
-                                           and suffix in self.words.needs_name and not self._specific(prefix)
+                                           and suffix in self.words.needs_name and not self._specific(prefix) and not listed
                                            and not self._introduced(text, start, prefix, suffix)):
                 continue
             if suffix in ("项目", "工程") and (self._place_only(prefix) or COUNT_AFTER.match(text, e)):
