@@ -47,8 +47,9 @@ TIME_WORD = re.compile(r"[年月日天时期前后今来代初末底夜晨春夏
 CAPACITY = r"万?(?:吨|千瓦|兆瓦|台|套|平方米|立方米|亩|件|辆)"
 # a list of projects: 甲、乙和丙等(3个)(重点)项目; 项目12项，具体为：甲、乙、丙。
 _ITEM = r"[^、，,。；;：:\s“”]{2,30}"
-PROJECT_LISTS = (re.compile(rf"((?:{_ITEM}、)+{_ITEM}(?:和{_ITEM})?)等(?:\d+|[一二三四五六七八九十]+)?个?(?:重点|重大)?项目"),
+PROJECT_LISTS = (re.compile(rf"((?:{_ITEM}、)+{_ITEM}(?:和{_ITEM})?)等(?:\d+|[一二三四五六七八九十]+)?[个批]?(?:重点|重大|重特大)?项目"),
                  re.compile(rf"项目[^。；：:]{{0,12}}[：:]((?:{_ITEM}、)+{_ITEM})(?=[。；])"))
+PROJECT_PEERS = re.compile(rf"((?:{_ITEM}、)+{_ITEM})")  # a list of which two items or more end like projects
 BODY_PAIR = re.compile(r"委(?=[区市县省镇乡州旗]?(?:人民)?(?:政府|人大|政协)$)")
 # a news outlet in a source line, a dateline or a byline: 来源：某某网, 某某日报讯, 某某报记者
 OUTLET_END = r"(?:新闻网|日报|晚报|在线|客户端|新闻|电视台|报|网|app|APP)"  # longer first: 某某新闻网
@@ -402,9 +403,13 @@ class EntityRules:
         """Every item of a list that the text calls projects (甲、乙和丙等项目; 项目…：甲、乙、丙。),
         with its own trailing 项目/工程 left on (the resolver keeps the short form too)."""
         out: list[Found] = []
-        for pattern in PROJECT_LISTS:
+        ending = self.lex.project_suffixes + ("建设",)
+        for pattern in (*PROJECT_LISTS, PROJECT_PEERS):
             for m in pattern.finditer(text):
                 pos, items = m.start(1), m.group(1).split("、")
+                peers = pattern is PROJECT_PEERS
+                if peers and sum(item.endswith(ending) for item in items) < 2:
+                    continue
                 last = re.fullmatch(r"(.{2,})和(.{2,})", items[-1])  # 乙和丙 (not 和美固废)
                 items[-1:] = [last.group(1), "和", last.group(2)] if last else items[-1:]
                 for k, item in enumerate(items):
@@ -416,6 +421,15 @@ class EntityRules:
                     start = self.left_extend(text, end, limit=32) if k == 0 else start + item.rfind("的") + 1
                     name = text[start:end]
                     core = re.sub(r"(?:项目|工程)$", "", name)  # 重点项目 is no name; 某某工程 is
+                    if peers and (name.endswith(ending + self.lex.org_suffixes + self.lex.enterprise_suffixes
+                                                + self.lex.zone_suffixes + ("厂",))
+                                  or self._place_only(name) or lexicon.dictionary_tag(name) is not None
+                                  or not self._specific(name) or re.search(r"[（）()]", name)
+                                  or any(w.word in self.words.governors for w in self._posseg.cut(name))):
+                        continue  # 甲产业园、乙、丙建设项目: only named items with no ending of their own
+                    if any(m2.end() < len(name) and name[m2.end()] in "及和" and self._suffix_type[m2.group()] in (Names.Project, Names.District)
+                           for m2 in self._suffix_re.finditer(name)):
+                        continue  # 甲科技城及乙产业园: two names, which the suffix rule finds
                     if len(core) >= 2 and "等" not in name and not self._generic(core) \
                             and name not in self.lex.divisions and not self._title_re.search(name):
                         out.append((start, end, Names.Project))
