@@ -58,6 +58,8 @@ RULE_CASES: dict[str, list[tuple[str, set[tuple[str, str]], set[str]]]] = {
         ("白沙建设发展有限公司是青柳集团下属全资子公司。", {("青柳集团", "Enterprise")},
          {"青柳集团下属全资子公司", "全资子公司", "下属全资子公司"}),
         ("青柳影视集团文化投资公司出品。", {("青柳影视集团文化投资公司", "Enterprise")}, {"文化投资公司"}),
+        ("入选青川省民政厅第四批白沙示范区，该县定为自治区级示范县，获评省级开发区。",
+         {("青川省民政厅", "Organization")}, {"青川省民政厅第四批白沙示范区", "县定为自治区", "省级开发区"}),
         # zones with less common endings (ANNOTATION.md: an administered zone is a District, one being built a Project)
         ("举行西部（青川）科学城白沙片区、青柳科技城重大项目集中开工活动。",
          {("西部（青川）科学城白沙片区", "District"), ("青柳科技城", "District")}, {"青川）科学城白沙片区"}),

@@ -278,7 +278,7 @@ class EntityRules:
                 continue
             if kept and self._post_end_re.search(word):
                 break  # 区委书记某某来到某某日报: a name never runs back over a post
-            if re.fullmatch(r"第[\d一二三四五六七八九十百]+[届次期]", word):
+            if re.fullmatch(r"第[\d一二三四五六七八九十百]+[届次期批]", word):
                 if i > 0 and words[i - 1][0] in ("区", "市", "省", "县", "镇"):
                     kept[:0] = [words[i - 1], (word, "n")]  # 区第三届人大…委员会
                 break
