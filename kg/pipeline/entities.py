@@ -427,9 +427,10 @@ class EntityRules:
                                   or not self._specific(name) or re.search(r"[（）()]", name)
                                   or any(w.word in self.words.governors for w in self._posseg.cut(name))):
                         continue  # 甲产业园、乙、丙建设项目: only named items with no ending of their own
-                    if any(m2.end() < len(name) and name[m2.end()] in "及和" and self._suffix_type[m2.group()] in (Names.Project, Names.District)
+                    if any(m2.end() < len(name) and (peers or name[m2.end()] in "及和")
+                           and self._suffix_type[m2.group()] in (Names.Project, Names.District)
                            for m2 in self._suffix_re.finditer(name)):
-                        continue  # 甲科技城及乙产业园: two names, which the suffix rule finds
+                        continue  # 甲科技城及乙产业园, 甲工业园转型升级: names the suffix rule finds
                     if len(core) >= 2 and "等" not in name and not self._generic(core) \
                             and name not in self.lex.divisions and not self._title_re.search(name):
                         out.append((start, end, Names.Project))
