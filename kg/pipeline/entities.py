@@ -43,17 +43,22 @@ COMPANY_TRADES = ("投资", "建设", "发展", "开发", "控股", "实业", "�
 # a list of companies: 甲、乙等(一大批)企业; 甲集团、乙、丙公司 (two items or more with a company's ending)
 COMPANY_LIST = re.compile(r"((?:[^、，,。；;：:\s“”]{2,12}、)+[^、，,。；;：:\s“”等]{2,12})"
                           r"(等[^，。；、]{0,10}?(?:企业|巨头|公司|集团|龙头))?")
+CITY_ZONES = ("科技城", "科学城")  # a zone (District) or, being built, a Project (ANNOTATION.md)
+LIST_ITEM_HEAD = re.compile(f"(?<=[、：:])[{HAN}]{{1,3}}$")  # the start of a list item, up to three characters short
+TIME_WORD = re.compile(r"[年月日天时期前后今来代初末底夜晨春夏秋冬]$|^(?:目前|当前|现在|近日|近期|此前|过去|未来|同时|此时)$")
 CAPACITY = r"万?(?:吨|千瓦|兆瓦|台|套|平方米|立方米|亩|件|辆)"
 # a list of projects: 甲、乙和丙等(3个)(重点)项目; 项目12项，具体为：甲、乙、丙。
 _ITEM = r"[^、，,。；;：:\s“”]{2,30}"
-PROJECT_LISTS = (re.compile(rf"((?:{_ITEM}、)+{_ITEM}(?:和{_ITEM})?)等(?:\d+|[一二三四五六七八九十]+)?个?(?:重点|重大)?项目"),
+PROJECT_LISTS = (re.compile(rf"((?:{_ITEM}、)+{_ITEM}(?:和{_ITEM})?)等(?:\d+|[一二三四五六七八九十]+)?[个批]?(?:重点|重大|重特大)?项目"),
                  re.compile(rf"项目[^。；：:]{{0,12}}[：:]((?:{_ITEM}、)+{_ITEM})(?=[。；])"))
+PROJECT_PEERS = re.compile(rf"((?:{_ITEM}、)+{_ITEM})")  # a list of which two items or more end like projects
 BODY_PAIR = re.compile(r"委(?=[区市县省镇乡州旗]?(?:人民)?(?:政府|人大|政协)$)")
 # a news outlet in a source line, a dateline or a byline: 来源：某某网, 某某日报讯, 某某报记者
 OUTLET_END = r"(?:新闻网|日报|晚报|在线|客户端|新闻|电视台|报|网|app|APP)"  # longer first: 某某新闻网
 OUTLET_RES = (re.compile(rf"来源[：:]\s*([{HAN}A-Za-z0-9·]{{1,10}}?{OUTLET_END})"),
               re.compile(rf"(?m)(?:^|/)[\s【]*([{HAN}A-Za-z0-9·]{{1,10}}?{OUTLET_END})(?=[^\s，。]{{0,10}}讯)"),
               re.compile(rf"(?<![{HAN}A-Za-z0-9·])([{HAN}A-Za-z0-9·]{{1,8}}?{OUTLET_END})(?=(?:全媒体)?记者)"))
+OUTLET_NAME_END = ("新闻网", "日报", "晚报", "电视台", "报社")  # endings only an outlet has
 NAME_TAGS = ("ns", "nr", "nz", "n", "nt", "j")
 PUNCT_END = set("，。；：！？、,.;:!?）)”\n ")
 
@@ -227,6 +232,9 @@ class EntityRules:
                 if j is not None and j > 0:
                     kept[:0] = words[j:i + 1]
                     i = j
+                    if words[j - 1][1] == "f" and words[j - 1][0] not in self.words.governors:
+                        kept.insert(0, words[j - 1])  # 西部（某地）科学城: a direction heads the name
+                        i = j - 1
                     continue
                 if j == 0 and opener == "“":
                     kept[:0] = words[j:i + 1]
@@ -248,9 +256,14 @@ class EntityRules:
                 continue
             if place and kept and len(word) >= 2 and word.endswith(self.lex.org_suffixes):
                 break  # 某某管委会星海街道: a place's name never runs back over a body
+            if company and kept and word.endswith("公司"):
+                break  # 甲有限公司乙公司: one company's name never runs back over another's (甲集团乙公司 is one name)
+            if flag == "t" and not TIME_WORD.search(word):
+                kept.insert(0, (word, "nz"))  # 明阳, 春华: jieba's time tag on a name's syllable
+                continue
             if kept and self._post_end_re.search(word):
                 break  # 区委书记某某来到某某日报: a name never runs back over a post
-            if re.fullmatch(r"第[\d一二三四五六七八九十百]+[届次期]", word):
+            if re.fullmatch(r"第[\d一二三四五六七八九十百]+[届次期批]", word):
                 if i > 0 and words[i - 1][0] in ("区", "市", "省", "县", "镇"):
                     kept[:0] = [words[i - 1], (word, "n")]  # 区第三届人大…委员会
                 break
@@ -262,7 +275,8 @@ class EntityRules:
             if (word in self.words.governors or (word in self.lex.project_phase and word not in ("工程", "工程项目"))
                     or flag.startswith(STOP_FLAGS)
                     or word in self.words.measures
-                    or re.fullmatch(r"\d+[个大项家所条批类]?|[一二三四五六七八九十百千万两几多]+[个大项家所条批类]", word)):
+                    or re.fullmatch(r"\d+[个大项家所条批类]?|[一二三四五六七八九十百千万两几多]+[个大项家所条批类]", word)
+                    or re.fullmatch(r"[\d.]*[十百千万亿]*[美欧日港]?元", word)):  # 投资30亿元设立…: an amount ends a name
                 if re.fullmatch(r"[\d.]+", word) and kept and re.match(CAPACITY, kept[0][0]):
                     kept.insert(0, (word, flag))  # 年产30万吨…: a capacity is part of a project's name
                     continue
@@ -279,6 +293,8 @@ class EntityRules:
             start += 1  # ——访某某: the interview marker
         while start < end and re.match(r"[（）()”暨]", text[start]):
             start += 1
+        if company and text[start:start + 1] in ("和", "与", "及") and text.endswith(self.lex.enterprise_suffixes, 0, start):
+            start += 1  # 甲有限公司和协…: jieba joined the conjunction to the next name's first character
         return start
 
     def suffix_cands(self, text: str) -> list[Found]:
@@ -305,6 +321,15 @@ class EntityRules:
             # a project's name may lead with its company's full name: 某某科技有限公司年产…生产线
             start = self.left_extend(text, s, limit=32 if label == Names.Project else 20, body=label == Names.Organization,
                                      company=label == Names.Enterprise, place=label == Names.District)
+            listed = label == Names.Project and (item := LIST_ITEM_HEAD.search(text, max(0, start - 3), start)) is not None \
+                and not any(len(w.word) > 1 and w.word in self.words.leading_verbs for w in self._posseg.cut(text[item.start():start])) \
+                and text.startswith(("、", "。", "；", "，"), self._phase_end(text, e)) and s - item.start() >= 3  # not 排水工程
+            if listed and item:
+                start = item.start()  # 、后坪滑雪场项目、: jieba's tag on an item's first character (后/f, 同/p) cut it
+            if label == Names.Project:  # 甲科技城及乙产业园: jieba may join 及 to the first name's ending
+                joined = [m.end() for m in self._suffix_re.finditer(text, start, s) if text[m.end():m.end() + 1] in ("及", "和", "与")
+                          and self._suffix_type[m.group()] in (Names.Project, Names.District) and m.end() + 1 < s]
+                start = joined[-1] + 1 if joined else start
             if label == Names.Organization and (pair := BODY_PAIR.search(text[start:e])):
                 start += pair.end()  # 市委市政府: two bodies side by side; this one is the second
             prefix = text[start:s]
@@ -314,7 +339,7 @@ class EntityRules:
                 continue  # 某某新区党工委书记: the post goes to the zone (ANNOTATION.md), no body of its own
             bare = re.sub(r"^[区市县镇乡省]", "", prefix)  # 县行政大楼: a relative marker names nothing
             if label == Names.Project and (bare and self._generic(bare) or suffix not in self.words.buildings
-                                           and suffix in self.words.needs_name and not self._specific(prefix)
+                                           and suffix in self.words.needs_name and not self._specific(prefix) and not listed
                                            and not self._introduced(text, start, prefix, suffix)):
                 continue
             if suffix in ("项目", "工程") and (self._place_only(prefix) or COUNT_AFTER.match(text, e)):
@@ -337,6 +362,8 @@ class EntityRules:
                 continue  # 上市公司
             if suffix.endswith("中心") and label == Names.Project and not self._built(text, start):
                 label = Names.Organization
+            if suffix in CITY_ZONES and (self._built(text, start) or text.startswith(("项目", "及", "和", "、"), e)):
+                label = Names.Project  # 签约某某科技城, 某某科技城项目: a city being built; where projects start, a zone
             # a phase or section right after a project name belongs to it: 校区二期, 基地项目
             if label == Names.Project:
                 e = self._phase_end(text, e)
@@ -361,9 +388,13 @@ class EntityRules:
         """Every item of a list that the text calls projects (甲、乙和丙等项目; 项目…：甲、乙、丙。),
         with its own trailing 项目/工程 left on (the resolver keeps the short form too)."""
         out: list[Found] = []
-        for pattern in PROJECT_LISTS:
+        ending = self.lex.project_suffixes + ("建设",)
+        for pattern in (*PROJECT_LISTS, PROJECT_PEERS):
             for m in pattern.finditer(text):
                 pos, items = m.start(1), m.group(1).split("、")
+                peers = pattern is PROJECT_PEERS
+                if peers and sum(item.endswith(ending) for item in items) < 2:
+                    continue
                 last = re.fullmatch(r"(.{2,})和(.{2,})", items[-1])  # 乙和丙 (not 和美固废)
                 items[-1:] = [last.group(1), "和", last.group(2)] if last else items[-1:]
                 for k, item in enumerate(items):
@@ -375,6 +406,16 @@ class EntityRules:
                     start = self.left_extend(text, end, limit=32) if k == 0 else start + item.rfind("的") + 1
                     name = text[start:end]
                     core = re.sub(r"(?:项目|工程)$", "", name)  # 重点项目 is no name; 某某工程 is
+                    if peers and (name.endswith(ending + self.lex.org_suffixes + self.lex.enterprise_suffixes
+                                                + self.lex.zone_suffixes + ("厂",))
+                                  or self._place_only(name) or lexicon.dictionary_tag(name) is not None
+                                  or not self._specific(name) or re.search(r"[（）()]", name)
+                                  or any(w.word in self.words.governors for w in self._posseg.cut(name))):
+                        continue  # 甲产业园、乙、丙建设项目: only named items with no ending of their own
+                    if any(m2.end() < len(name) and (peers or name[m2.end()] in "及和")
+                           and self._suffix_type[m2.group()] in (Names.Project, Names.District)
+                           for m2 in self._suffix_re.finditer(name)):
+                        continue  # 甲科技城及乙产业园, 甲工业园转型升级: names the suffix rule finds
                     if len(core) >= 2 and "等" not in name and not self._generic(core) \
                             and name not in self.lex.divisions and not self._title_re.search(name):
                         out.append((start, end, Names.Project))
@@ -569,6 +610,8 @@ class EntityRules:
     def retype(self, name: str, label: str) -> str:
         """The name's own ending outranks the NER's guess between body and company."""
         if label in (Names.Organization, Names.Enterprise):
+            if name.endswith(OUTLET_NAME_END):
+                return Names.Organization  # 某某新闻网, 某某日报: a newspaper is a body (ANNOTATION.md)
             if name.endswith(self.lex.enterprise_suffixes):
                 return Names.Enterprise
             if name.endswith(self.lex.org_suffixes) or name in self.lex.bodies:
@@ -639,11 +682,13 @@ def owner_rule() -> NestedRule:
         if not projects or not r.host.has_pipe("kg_ner"):
             return []
         out: list[Found] = []
+        places = tuple(e.text for e in chosen if e.label_ == Names.District)
         ner = r.host.get_pipe("kg_ner")
         for (start, name), parsed in zip(projects, ner.read([n for _, n in projects])):  # type: ignore[attr-defined]
             head = next((e for e in parsed.ents if e.start_char == 0), None)
             if head is not None and head.label_ in (Names.Enterprise, Names.Organization) and len(head.text) >= 2 \
-                    and head.end_char < len(name) and r.lex.divisions.get(head.text) is None:
+                    and head.end_char < len(name) and r.lex.divisions.get(head.text) is None \
+                    and not any(p.startswith(head.text) for p in places):  # 某某街道 named elsewhere: a place
                 out.append((start, start + head.end_char, r.retype(head.text, head.label_)))
         return out
     return propose
