@@ -309,3 +309,17 @@ def test_training_learns_the_sample_articles(nlp, shared_dir):
     learned = scores(nlp, test, model, shared_dir / "gold")["oracle"]["relations"]["overall"]
     rules = scores(nlp, test, LinearModel(), shared_dir / "gold")["oracle"]["relations"]["overall"]
     assert learned["f1"] > rules["f1"] and learned["f1"] > 0.3
+
+
+def test_linear_model_score_is_the_same_in_every_process():
+    """The features' set order follows string hashes (PYTHONHASHSEED differs between worker
+    processes); the score must not, or a --jobs build differs from a one-process build."""
+    import subprocess
+    import sys
+    code = ("from kg.pipeline.relations import LinearModel\n"
+            "w = {f'f{i}': (-1) ** i * (0.1 * i) ** 3 / 7e3 + 1e-9 * i for i in range(400)}\n"
+            "m = LinearModel(weights={'r': w}, bias={'r': 0.3})\n"
+            "print(repr(m.prob('r', set(w))))")
+    seen = {subprocess.run([sys.executable, "-c", code], env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)},
+                           capture_output=True, text=True, check=True).stdout for seed in range(6)}
+    assert len(seen) == 1

@@ -93,7 +93,9 @@ class LinearModel:
 
     def prob(self, label: str, feats: Iterable[str]) -> float:
         w = self.weights.get(label, {})
-        z = self.bias.get(label, 0.0) + sum(map(w.__getitem__, w.keys() & feats))  # the set operation runs in C
+        # the set operation runs in C; its order follows string hashes, which differ between processes,
+        # so the sum is fsum (exactly rounded, order-free): a worker and the main process give the same bytes
+        z = self.bias.get(label, 0.0) + math.fsum(map(w.__getitem__, w.keys() & feats))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def to_dict(self) -> dict:
