@@ -320,6 +320,6 @@ def test_linear_model_score_is_the_same_in_every_process():
             "w = {f'f{i}': (-1) ** i * (0.1 * i) ** 3 / 7e3 + 1e-9 * i for i in range(400)}\n"
             "m = LinearModel(weights={'r': w}, bias={'r': 0.3})\n"
             "print(repr(m.prob('r', set(w))))")
-    seen = {subprocess.run([sys.executable, "-c", code], env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)},
+    seen = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": str(seed)},
                            capture_output=True, text=True, check=True).stdout for seed in range(6)}
     assert len(seen) == 1
