@@ -32,6 +32,7 @@ OUTPUTS = {"turtle": ("graph.ttl",), "csv": ("entities.csv", "relations.csv"), "
            "html": ("graph.html",)}
 
 
+FOLD = 8  # record groups whose first occurrences are resolved together
 Map = Callable[..., list]  # map(fn, items, **shared) -> [fn(*item, **shared) for item in items]
 
 
@@ -134,11 +135,20 @@ def _merge(groups: list[list[Path]], out: Path, scratch: Path, title: str, html_
            articles_per_part: int, map: Map) -> None:
     """The merge's three stages of tasks, then the outputs joined into `out`."""
     with report.stage("resolve"):
-        firsts = map(firsts_task, [(paths, g) for g, paths in enumerate(groups)])
-        for (_, _, _, last), (_, _, first, _), paths in zip(firsts, firsts[1:], groups[1:]):
+        ends: list[tuple[str, str]] = []
+
+        def firsts() -> Iterator[tuple[int, dict]]:
+            # a few groups at a time: each group's first occurrences hold much of the vocabulary,
+            # and all of them at once took GBs at 10^6 articles
+            items = [(paths, g) for g, paths in enumerate(groups)]
+            for k in range(0, len(items), FOLD):
+                for n, f, first, last in map(firsts_task, items[k:k + FOLD]):
+                    ends.append((first, last))
+                    yield n, f
+        table = resolve(firsts())
+        for (_, last), (first, _), paths in zip(ends, ends[1:], groups[1:]):
             if first and last and first < last:
                 raise RecordError(f"{paths[0]}: {first!r} sorts before {last!r} of an earlier partition")
-        table = resolve((n, f) for n, f, _, _ in firsts)
     report.articles, report.entities = table.articles, len(table)
     parts = n_parts(table, articles_per_part)
     with report.stage("spill + article triples"):
