@@ -65,6 +65,7 @@ class World:
 
 
 def _unique(rng: random.Random, n: int, make) -> list[str]:
+    """n distinct names (the makers above have room for twice as many)."""
     seen: dict[str, None] = {}
     while len(seen) < n:
         seen.setdefault(make(rng))
@@ -75,7 +76,10 @@ def make_world(n_articles: int, seed: int = 7) -> World:
     rng = random.Random(seed)
     scale = max(1.0, n_articles ** 0.6)
     cities = _unique(rng, 6, lambda r: r.choice(PLACE) + r.choice(PLACE) + "市")
-    roots = _unique(rng, int(8 + scale / 4), lambda r: r.choice(PLACE) + r.choice(PLACE))
+    # two-character place names run out (30**2) near 10**6 articles: then three
+    n_roots = int(8 + scale / 4)
+    width = 2 if n_roots <= len(PLACE) ** 2 // 2 else 3
+    roots = _unique(rng, n_roots, lambda r: "".join(r.choice(PLACE) for _ in range(width)))
     districts = []
     for root in roots:
         if root + "市" in cities:
@@ -86,8 +90,10 @@ def make_world(n_articles: int, seed: int = 7) -> World:
         r.choice(GIVEN) for _ in range(2)))
     firms = _unique(rng, int(20 + 2 * scale), lambda r: r.choice(FIRM) + r.choice(FIRM) + r.choice(INDUSTRY)
                     + r.choice(FIRM_FORM))
-    projects = _unique(rng, int(20 + 3 * scale), lambda r: r.choice(FIRM) + r.choice(PLACE) + r.choice(PROJECT_KIND)
-                       + "项目")
+    n_projects = int(20 + 3 * scale)
+    width = 1 if n_projects <= len(FIRM) * len(PLACE) * len(PROJECT_KIND) // 2 else 2
+    projects = _unique(rng, n_projects, lambda r: r.choice(FIRM) + "".join(r.choice(PLACE) for _ in range(width))
+                       + r.choice(PROJECT_KIND) + "项目")
     world = World(cities, districts, people, firms, projects)
     for person in people:  # everyone holds one post, so the same leader comes back with the same office
         district, _, _ = rng.choice(districts)
