@@ -255,7 +255,7 @@ class EntityRules:
                 kept.insert(0, (word, flag))  # 某某投资集团, 某某建设有限公司: the trade is in the name
                 continue
             if place and kept and len(word) >= 2 and word.endswith(self.lex.org_suffixes):
-                break  # 某某管委会星海街道: a place's name never runs back over a body
+                break  # 某某管委会青溪街道: a place's name never runs back over a body
             if company and kept and word.endswith("公司"):
                 break  # 甲有限公司乙公司: one company's name never runs back over another's (甲集团乙公司 is one name)
             if flag == "t" and not TIME_WORD.search(word):
@@ -325,7 +325,7 @@ class EntityRules:
                 and not any(len(w.word) > 1 and w.word in self.words.leading_verbs for w in self._posseg.cut(text[item.start():start])) \
                 and text.startswith(("、", "。", "；", "，"), self._phase_end(text, e)) and s - item.start() >= 3  # not 排水工程
             if listed and item:
-                start = item.start()  # 、后坪滑雪场项目、: jieba's tag on an item's first character (后/f, 同/p) cut it
+                start = item.start()  # 、后湾冰雪乐园项目、: jieba's tag on an item's first character (后/f, 同/p) cut it
             if label == Names.Project:  # 甲科技城及乙产业园: jieba may join 及 to the first name's ending
                 joined = [m.end() for m in self._suffix_re.finditer(text, start, s) if text[m.end():m.end() + 1] in ("及", "和", "与")
                           and self._suffix_type[m.group()] in (Names.Project, Names.District) and m.end() + 1 < s]
@@ -395,7 +395,7 @@ class EntityRules:
                 peers = pattern is PROJECT_PEERS
                 if peers and sum(item.endswith(ending) for item in items) < 2:
                     continue
-                last = re.fullmatch(r"(.{2,})和(.{2,})", items[-1])  # 乙和丙 (not 和美固废)
+                last = re.fullmatch(r"(.{2,})和(.{2,})", items[-1])  # 乙和丙 (not 和润环保)
                 items[-1:] = [last.group(1), "和", last.group(2)] if last else items[-1:]
                 for k, item in enumerate(items):
                     start, end = pos, pos + len(item.removesuffix("等"))
@@ -527,7 +527,7 @@ class EntityRules:
         return out
 
     def _introduced(self, text: str, start: int, prefix: str, suffix: str) -> bool:
-        """A project named by what it makes, set off as one item (投资3亿元的新型防水材料生产项目,
+        """A project named by what it makes, set off as one item (投资3亿元的新型保温材料生产项目,
         、某某食品生产项目、): a name though no word of it is a proper noun."""
         if suffix != "项目" or len(prefix) < 4 or self._generic_tail(prefix) \
                 or not (start == 0 or text[start - 1] in "、：:的，,“\n"):
