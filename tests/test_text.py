@@ -39,3 +39,14 @@ def test_ner_numpy_ops_find_what_blis_finds(nlp):
     theirs = [[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in plain.pipe(pieces)]
     assert sum(map(len, ours)) > 20
     assert ours == theirs
+
+
+def test_ner_char_docs_are_its_tokenizers_docs(nlp):
+    """kg_ner builds its model's docs itself where a text has no whitespace: the same tokens and
+    spaces as the model's tokenizer gives, whitespace of any kind included."""
+    ner = nlp.get_pipe("kg_ner")
+    texts = ["县政协副主席宋明宣布青柳湖水库工程开工。", "甲 乙", "甲\u3000乙", "甲\n\n乙 ", " 甲", "", "ＡＢ公司2024年"]
+    for text in texts:
+        ours, theirs = ner._char_doc(text), ner.nlp.make_doc(text)
+        assert [(t.text, t.whitespace_) for t in ours] == [(t.text, t.whitespace_) for t in theirs], text
+        assert ours.text == text

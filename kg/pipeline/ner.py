@@ -24,6 +24,7 @@ DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "ner"
 SPANS_KEY = "kg_ner"
 
 
+_SPACE = re.compile(r"\s")
 SENTENCE = re.compile(r"[^。！？；\n]*(?:[。！？；]+[”’」』）)]*|\n|$)")
 
 
@@ -98,7 +99,15 @@ class StatisticalNER:
         is `--jobs` worker processes, which its threads would oversubscribe (and on a busy
         machine, spinning threads make small products 10x slower)."""
         with self._blas.limit(limits=1, user_api="blas"):
-            return list(self.nlp.pipe(texts, batch_size=self.batch_size))
+            return list(self.nlp.pipe(map(self._char_doc, texts), batch_size=self.batch_size))
+
+    def _char_doc(self, text: str) -> Doc:
+        """The model's tokenizer's doc (one token a character), built directly where the text has
+        no whitespace: the tokenizer's alignment of characters to text costs as much as the NER's
+        decoding. With whitespace, the tokenizer decides which spaces are tokens."""
+        if _SPACE.search(text):
+            return self.nlp.make_doc(text)
+        return Doc(self.nlp.vocab, words=list(text), spaces=[False] * len(text))
 
     @cached_property
     def _blas(self) -> ThreadpoolController:
@@ -115,5 +124,5 @@ class StatisticalNER:
 
 @Language.factory("kg_ner", assigns=["doc.spans"],
                   default_config={"model": None, "batch_size": 32})
-def make_ner(nlp: Language, name: str, model: str | None, batch_size: int) -> StatisticalNER:
+def make_ner(nlp, name: str, model: str | None, batch_size: int) -> StatisticalNER:
     return StatisticalNER(name, model, batch_size)

@@ -547,7 +547,7 @@ def _config(names: dict[str, str]) -> dict[str, dict[str, str]]:
                   default_config={"model": None, "threshold": 0.5, "heading_nearest": True,
                                   "sentence_rules": _config(SENTENCE_RULES), "article_rules": _config(ARTICLE_RULES),
                                   "finishers": _config(FINISHERS), "confidences": RULE_CONFIDENCE})
-def make_relations(nlp: Language, name: str, model: str | None, threshold: float, heading_nearest: bool,
+def make_relations(nlp, name: str, model: str | None, threshold: float, heading_nearest: bool,
                    sentence_rules: dict[str, Any], article_rules: dict[str, Any],
                    finishers: dict[str, Any], confidences: dict[str, float]) -> RelationExtractor:
     return RelationExtractor(name, model, threshold, heading_nearest, sentence_rules, article_rules, finishers,
