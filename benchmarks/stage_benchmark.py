@@ -53,6 +53,27 @@ def stages(texts: list[str]) -> None:
     print(f"{n:,} chars: extraction {total:.2f} CPU s = {n / total:,.0f} chars/CPU s; "
           f"jieba.posseg {posseg:.2f} CPU s = {n / posseg:,.0f} chars/CPU s; ratio {posseg / total:.2f}")
     print("  CPU s per component: " + ", ".join(f"{k} {v:.2f} ({v / total:.0%})" for k, v in cpu.items()))
+    inside_ner(nlp.get_pipe("kg_ner"), texts)
+
+
+def inside_ner(ner, texts: list[str]) -> None:
+    """kg_ner's model, layer by layer: its char docs, its tok2vec (the CNN), its transition
+    decoding (spaCy's parser loop: ~6x slower in spaCy 3.8.7+ wheels than in 3.8.6)."""
+    import spacy
+
+    from kg.pipeline.ner import chunks
+
+    pieces = [t[s:e] for t in texts for s, e in chunks(t)]
+    cpu: dict[str, float] = {}
+    with ner._blas.limit(limits=1, user_api="blas"):
+        c = time.process_time()
+        docs = [ner._char_doc(p) for p in pieces]
+        cpu["char docs"] = time.process_time() - c
+        for name, proc in ner.nlp.pipeline:
+            c = time.process_time()
+            docs = list(proc.pipe(docs, batch_size=ner.batch_size))
+            cpu[name] = time.process_time() - c
+    print(f"  inside kg_ner (spaCy {spacy.__version__}), CPU s: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()))
 
 
 def ner_variants(texts: list[str]) -> None:
