@@ -549,6 +549,5 @@ def make_relations(nlp, name: str, model: str | None, threshold: float, heading_
     """The rule tables map a name to a function in spaCy's `misc` registry, run in the order listed.
     They are names, looked up here, and not `@misc` sections that the config system resolves:
     the order of resolved sections is not kept by every confection release (0.1.x sorts them)."""
-    sentence_rules, article_rules, finishers = map(_registered, (sentence_rules, article_rules, finishers))
-    return RelationExtractor(name, model, threshold, heading_nearest, sentence_rules, article_rules, finishers,
-                             confidences)
+    return RelationExtractor(name, model, threshold, heading_nearest, _registered(sentence_rules),
+                             _registered(article_rules), _registered(finishers), confidences)
