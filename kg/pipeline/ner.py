@@ -18,13 +18,12 @@ from spacy.util import minibatch
 from thinc.api import use_ops
 from threadpoolctl import ThreadpoolController
 
-from kg.pipeline.text import doc_text
+from kg.pipeline.text import char_doc, doc_text
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "ner"
 SPANS_KEY = "kg_ner"
 
 
-_SPACE = re.compile(r"\s")
 SENTENCE = re.compile(r"[^。！？；\n]*(?:[。！？；]+[”’」』）)]*|\n|$)")
 
 
@@ -102,12 +101,8 @@ class StatisticalNER:
             return list(self.nlp.pipe(map(self._char_doc, texts), batch_size=self.batch_size))
 
     def _char_doc(self, text: str) -> Doc:
-        """The model's tokenizer's doc (one token a character), built directly where the text has
-        no whitespace: the tokenizer's alignment of characters to text costs as much as the NER's
-        decoding. With whitespace, the tokenizer decides which spaces are tokens."""
-        if _SPACE.search(text):
-            return self.nlp.make_doc(text)
-        return Doc(self.nlp.vocab, words=list(text), spaces=[False] * len(text))
+        """The model's tokenizer's doc (one token a character)."""
+        return char_doc(self.nlp.vocab, text)
 
     @cached_property
     def _blas(self) -> ThreadpoolController:
