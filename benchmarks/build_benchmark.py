@@ -122,6 +122,17 @@ def kg_line(kg: dict) -> str:
             f"{kg['triples']} triples\n  stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in kg["stages"].items()))
 
 
+def ner_dims() -> dict:
+    """The shipped NER model's size (its speed depends on it)."""
+    from thinc.api import Config
+
+    from kg.pipeline.ner import DEFAULT_MODEL
+    cfg = Config().from_disk(DEFAULT_MODEL / "config.cfg", interpolate=False)
+    encode = cfg["components"]["tok2vec"]["model"]["encode"]
+    return {"width": encode["width"], "depth": encode["depth"],
+            "hidden": cfg["components"]["ner"]["model"]["hidden_width"]}
+
+
 def commit() -> str | None:
     try:
         return subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -144,7 +155,7 @@ def main() -> None:
     ref = in_process(run_posseg, articles)
     print(f"jieba.posseg: {ref['chars_per_s']:,.0f} chars/s ({ref['seconds']:.1f} s wall, {ref['cpu_s']:.1f} CPU s: "
           f"{ref['chars_per_cpu_s']:,.0f} chars/CPU s), peak RSS {ref['peak_mb']:,.0f} MB")
-    row = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": commit(), "chars": n,
+    row = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": commit(), "ner": ner_dims(), "chars": n,
            "articles": len(articles), "cores": mp.cpu_count(), "machine": platform.machine(), "kg": one,
            "posseg": ref, "ratio": one["extract_chars_per_s"] / ref["chars_per_s"],
            "ratio_cpu": one["extract_chars_per_cpu_s"] / ref["chars_per_cpu_s"]}

@@ -2,7 +2,7 @@
 beside jieba.posseg on the same text in the same process, and (--ner-variants) the inference
 speed of narrower copies of the NER model, random-initialised: what retraining one would gain.
 
-    python benchmarks/stage_benchmark.py [--chars 150000] [--ner-variants]
+    python benchmarks/stage_benchmark.py [--chars 150000] [--repeat 5] [--ner-variants]
 
 CPU time, not wall: the machine may be shared. The NER variants read the same sentence pieces
 as kg_ner (kg.pipeline.ner.chunks) through the same ops (numpy's BLAS, one thread); their
@@ -21,7 +21,7 @@ sys.path.insert(0, str(HERE))
 from build_benchmark import corpus  # noqa: E402  (the same text)
 
 
-def stages(texts: list[str]) -> None:
+def stages(texts: list[str], out: dict | None = None) -> None:
     import jieba
     import jieba.posseg
 
@@ -53,6 +53,29 @@ def stages(texts: list[str]) -> None:
     print(f"{n:,} chars: extraction {total:.2f} CPU s = {n / total:,.0f} chars/CPU s; "
           f"jieba.posseg {posseg:.2f} CPU s = {n / posseg:,.0f} chars/CPU s; ratio {posseg / total:.2f}")
     print("  CPU s per component: " + ", ".join(f"{k} {v:.2f} ({v / total:.0%})" for k, v in cpu.items()))
+    inside_ner(nlp.get_pipe("kg_ner"), texts)
+    if out is not None:
+        out["ratio"] = posseg / total
+
+
+def inside_ner(ner, texts: list[str]) -> None:
+    """kg_ner's model, layer by layer: its char docs, its tok2vec (the CNN), its transition
+    decoding (spaCy's parser loop: ~6x slower in spaCy 3.8.7+ wheels than in 3.8.6)."""
+    import spacy
+
+    from kg.pipeline.ner import chunks
+
+    pieces = [t[s:e] for t in texts for s, e in chunks(t)]
+    cpu: dict[str, float] = {}
+    with ner._blas.limit(limits=1, user_api="blas"):
+        c = time.process_time()
+        docs = [ner._char_doc(p) for p in pieces]
+        cpu["char docs"] = time.process_time() - c
+        for name, proc in ner.nlp.pipeline:
+            c = time.process_time()
+            docs = list(proc.pipe(docs, batch_size=ner.batch_size))
+            cpu[name] = time.process_time() - c
+    print(f"  inside kg_ner (spaCy {spacy.__version__}), CPU s: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()))
 
 
 def ner_variants(texts: list[str]) -> None:
@@ -97,10 +120,25 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", type=Path, default=HERE.parents[1] / "shared" / "datasets")
     ap.add_argument("--chars", type=int, default=150_000)
+    ap.add_argument("--repeat", type=int, default=1, help="runs, each in a fresh process; prints the median ratio")
     ap.add_argument("--ner-variants", action="store_true", help="also time narrower NER models (random weights)")
     args = ap.parse_args()
     texts = corpus(args.datasets, args.chars)
-    stages(texts)
+    if args.repeat == 1:
+        stages(texts)
+    else:  # each run in a fresh process: the rules' memories (kg.pipeline.text.Tagger) start empty
+        import multiprocessing as mp
+        from statistics import median
+        ratios = []
+        for _ in range(args.repeat):
+            with mp.Manager() as manager:
+                out = manager.dict()
+                run = mp.get_context("spawn").Process(target=stages, args=(texts, out))
+                run.start()
+                run.join()
+                ratios.append(out["ratio"])
+        print(f"ratio jieba.posseg CPU s / extraction CPU s over {args.repeat} runs: median {median(ratios):.2f} "
+              f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
     if args.ner_variants:
         ner_variants(texts)
 

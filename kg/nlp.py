@@ -62,6 +62,12 @@ def check(segmenter: str = "char", pkuseg_model: str | Path | None = None, model
         raise ValueError("the pkuseg segmenter needs a model: pass --pkuseg-model DIR")
 
 
+def warm(nlp: Language) -> None:
+    """Load what the components load on first use (the NER model, jieba's dictionary and tag
+    tables), so that processes forked afterwards share it instead of each loading it."""
+    list(nlp.pipe(["县政协副主席张三宣布某某水库工程开工，甲乙有限公司投资5亿元。"]))
+
+
 def version(nlp: Language) -> str:
     """Identifies what the pipeline would extract: the extraction code, lexicons, ontology and model
     (by content), the segmenter and the components. Part of the extraction cache key."""

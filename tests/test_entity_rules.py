@@ -224,9 +224,10 @@ def test_owner_is_no_place_the_text_names(nlp, monkeypatch):
     doc = nlp.make_doc(text)
 
     class Reader:  # the NER's reading of each project name: its first two characters are a company
-        def pipe(self, names, batch_size=None):
-            for name in names:
-                parsed = nlp.make_doc(name)
+        vocab = nlp.vocab
+
+        def pipe(self, docs, batch_size=None):
+            for parsed in docs:
                 parsed.ents = [parsed.char_span(0, 2, label="Enterprise")]
                 yield parsed
 

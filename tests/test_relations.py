@@ -6,6 +6,7 @@ Every name here is invented (青禾, 华星光电…); none comes from the artic
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -80,6 +81,22 @@ def test_every_configured_rule_has_cases(nlp):
     assert configured == {p.values[0] for p in RULE_CASES} | ({"amounts"} if AMOUNT_CASES else set())
 
 
+def test_rules_run_in_the_order_config_lists_them(nlp):
+    """nearest_place weighs the places the rules before it proposed: the order is config.cfg's,
+    whatever order the config library gives a section's keys in (confection 0.1 sorts them)."""
+    from spacy.util import registry
+
+    cfg = nlp.config["components"]["kg_relations"]
+    rel = nlp.get_pipe("kg_relations")
+    for table, funcs in (("sentence_rules", rel.sentence_rules), ("article_rules", rel.article_rules)):
+        assert funcs == [registry.misc.get(name)() for name in cfg[table].values()], table
+    text = (Path(__file__).resolve().parents[1] / "kg" / "config.cfg").read_text("utf-8")
+    listed = text[text.index("[components.kg_relations.article_rules]"):]
+    listed = listed[:listed.index("\n[")]
+    assert [line.split(" = ")[0] for line in listed.splitlines()[1:] if " = " in line] == list(cfg["article_rules"])
+    assert list(cfg["article_rules"])[-1] == "nearest_place" != sorted(cfg["article_rules"])[-1]
+
+
 @pytest.mark.parametrize("rule", sorted({p.values[0] for p in RULE_CASES}))
 def test_each_rule_decides_one_of_its_cases(nlp, extract_text, monkeypatch, rule):
     """Without the rule, some row of it goes wrong (a triple lost or a wrong one found): each
@@ -88,7 +105,7 @@ def test_each_rule_decides_one_of_its_cases(nlp, extract_text, monkeypatch, rule
 
     cfg = nlp.config["components"]["kg_relations"]
     section = cfg["sentence_rules"] if rule in cfg["sentence_rules"] else cfg["article_rules"]
-    func = registry.misc.get(section[rule]["@misc"])()
+    func = registry.misc.get(section[rule])()
     rel = nlp.get_pipe("kg_relations")
     monkeypatch.setattr(rel, "sentence_rules", [f for f in rel.sentence_rules if f is not func])
     monkeypatch.setattr(rel, "article_rules", [f for f in rel.article_rules if f is not func])

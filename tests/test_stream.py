@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -267,3 +268,28 @@ def test_synthetic_news_is_readable_and_invents_its_names(tmp_path):
     # the same leaders come back across articles, as in a local paper
     counts = sorted((sum(p in t for t in texts) for p in world.people), reverse=True)
     assert counts[0] >= 5
+
+
+def test_forked_workers_use_the_loaded_pipeline(corpus, tmp_path, monkeypatch):
+    """With fork, --jobs workers inherit the parent's loaded pipeline instead of building their
+    own (~2 CPU s each); spawned workers (macOS, Windows) give the same bytes."""
+    import kg.nlp
+    from kg.stream import build as stream_build
+    if stream_build._FORK is None:
+        pytest.skip("no fork on this platform")
+    calls = tmp_path / "builds.txt"
+    real = kg.nlp.build
+
+    def counted(*args, **kwargs):
+        with calls.open("a") as f:  # a forked worker appends here too
+            f.write(f"{os.getpid()}\n")
+        return real(*args, **kwargs)
+    monkeypatch.setattr(kg.nlp, "build", counted)
+    forked = stream_build.build(corpus, tmp_path / "forked", jobs=2)
+    assert len(list((tmp_path / "forked" / ".records").glob("*.jsonl"))) == 2
+    assert calls.read_text().split() == [str(os.getpid())]  # built once, here
+    monkeypatch.setattr(stream_build, "_FORK", None)
+    spawned = stream_build.build(corpus, tmp_path / "spawned", jobs=2)
+    assert (spawned.entities, spawned.relations) == (forked.entities, forked.relations)
+    for name in OUTPUTS:
+        assert (tmp_path / "spawned" / name).read_bytes() == (tmp_path / "forked" / name).read_bytes(), name

@@ -38,5 +38,5 @@ class SentenceBounds:
 
 @Language.factory("kg_sentence_bounds", requires=["token.is_sent_start"], assigns=["token.is_sent_start"],
                   default_config={"max_chars": 300})
-def make_sentence_bounds(nlp: Language, name: str, max_chars: int) -> SentenceBounds:
+def make_sentence_bounds(nlp, name: str, max_chars: int) -> SentenceBounds:
     return SentenceBounds(name, max_chars)

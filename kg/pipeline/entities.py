@@ -870,7 +870,7 @@ CONFIDENCE = {"suffix": 0.9, "title": 0.9, "byline": 0.9, "speaker": 0.9, "outle
                   default_config={"label_map": {"PERSON": Names.Person, "GPE": Names.District, "ORG": Names.Organization},
                                   "rules": RULES, "filters": FILTERS, "nested": NESTED,
                                   "confidence": CONFIDENCE})
-def make_entities(nlp: Language, name: str, label_map: dict[str, str], rules: dict[str, str],
+def make_entities(nlp, name: str, label_map: dict[str, str], rules: dict[str, str],
                   filters: dict[str, str], nested: dict[str, str], confidence: dict[str, float]) -> EntityRules:
     """`rules`, `filters` and `nested` map a name to a function in spaCy's `misc` registry."""
     get = lambda table: {k: registry.misc.get(v)() for k, v in table.items()}

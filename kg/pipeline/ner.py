@@ -18,7 +18,7 @@ from spacy.util import minibatch
 from thinc.api import use_ops
 from threadpoolctl import ThreadpoolController
 
-from kg.pipeline.text import doc_text
+from kg.pipeline.text import char_doc, doc_text
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "ner"
 SPANS_KEY = "kg_ner"
@@ -98,7 +98,11 @@ class StatisticalNER:
         is `--jobs` worker processes, which its threads would oversubscribe (and on a busy
         machine, spinning threads make small products 10x slower)."""
         with self._blas.limit(limits=1, user_api="blas"):
-            return list(self.nlp.pipe(texts, batch_size=self.batch_size))
+            return list(self.nlp.pipe(map(self._char_doc, texts), batch_size=self.batch_size))
+
+    def _char_doc(self, text: str) -> Doc:
+        """The model's tokenizer's doc (one token a character)."""
+        return char_doc(self.nlp.vocab, text)
 
     @cached_property
     def _blas(self) -> ThreadpoolController:
@@ -115,5 +119,5 @@ class StatisticalNER:
 
 @Language.factory("kg_ner", assigns=["doc.spans"],
                   default_config={"model": None, "batch_size": 32})
-def make_ner(nlp: Language, name: str, model: str | None, batch_size: int) -> StatisticalNER:
+def make_ner(nlp, name: str, model: str | None, batch_size: int) -> StatisticalNER:
     return StatisticalNER(name, model, batch_size)

@@ -80,6 +80,9 @@ class ArticleContext:
     bare: dict[tuple[int, int], list[str]]
     cands: dict[str, dict[tuple[str, str], Candidate]]
     sections: dict[str, tuple[int, Group] | None] = field(default_factory=dict)
+    # (label, head key) -> its candidates in the order made: a rule asks per entity, and a scan
+    # of all the article's candidates per entity grows with the square of the entities
+    by_head: dict[tuple[str, str], list[Candidate]] = field(default_factory=dict)
 
     @cached_property
     def sent_starts(self) -> list[int]:
@@ -96,6 +99,7 @@ class ArticleContext:
         c = self.cands[label].get((h.key, t.key))
         if c is None:
             c = self.cands[label][(h.key, t.key)] = Candidate(h, t, self.ext.pair_features(self.text, h, t, self.places))
+            self.by_head.setdefault((label, h.key), []).append(c)
         return c
 
     @cached_property
@@ -188,7 +192,7 @@ F = TypeVar("F", bound=Callable)
 
 
 def rule(name: str) -> Callable[[F], F]:
-    """Registers a rule in spaCy's registry: `@misc = name` in config.cfg gives the function."""
+    """Registers a rule in spaCy's `misc` registry under `name`, the name config.cfg lists it by."""
     def register(func: F) -> F:
         registry.misc.register(name, func=lambda: func)
         return func
@@ -412,7 +416,7 @@ def nearest_place(ctx: ArticleContext, g: Group) -> None:
     propose the entity's places."""
     if g.type == Names.Person:
         return
-    cands = [c for (head, _), c in ctx.cands[Names.locatedIn].items() if head == g.key]
+    cands = ctx.by_head.get((Names.locatedIn, g.key), [])
     if not cands:
         return
     dist = {id(c): ctx.distance(g, c.tail) for c in cands}

@@ -26,7 +26,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import srsly
 from spacy.language import Language
@@ -180,7 +180,7 @@ class RelationExtractor:
         self.confidences = {**RULE_CONFIDENCE, **(confidences or {})}
         for rule in (*self.sentence_rules, *self.article_rules, *self.finishers):
             if not callable(rule):
-                raise TypeError(f"{name}: a rule must be a function (a registered @misc in config.cfg), not {rule!r}")
+                raise TypeError(f"{name}: a rule must be a function (config.cfg names one in the misc registry), not {rule!r}")
         self.lex = lexicon.load()
         self.title_re = re.compile("|".join(map(re.escape, sorted(self.lex.titles, key=len, reverse=True))))
         self.default_threshold = threshold
@@ -539,16 +539,15 @@ def relation_words(path: str | None = None) -> dict[str, list[str]]:
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
-def _config(names: dict[str, str]) -> dict[str, dict[str, str]]:
-    return {key: {"@misc": name} for key, name in names.items()}
-
-
 @Language.factory("kg_relations", requires=["doc.ents", "doc.sents"], assigns=["doc._.relations"],
                   default_config={"model": None, "threshold": 0.5, "heading_nearest": True,
-                                  "sentence_rules": _config(SENTENCE_RULES), "article_rules": _config(ARTICLE_RULES),
-                                  "finishers": _config(FINISHERS), "confidences": RULE_CONFIDENCE})
-def make_relations(nlp: Language, name: str, model: str | None, threshold: float, heading_nearest: bool,
-                   sentence_rules: dict[str, Any], article_rules: dict[str, Any],
-                   finishers: dict[str, Any], confidences: dict[str, float]) -> RelationExtractor:
-    return RelationExtractor(name, model, threshold, heading_nearest, sentence_rules, article_rules, finishers,
-                             confidences)
+                                  "sentence_rules": SENTENCE_RULES, "article_rules": ARTICLE_RULES,
+                                  "finishers": FINISHERS, "confidences": RULE_CONFIDENCE})
+def make_relations(nlp, name: str, model: str | None, threshold: float, heading_nearest: bool,
+                   sentence_rules: dict[str, str], article_rules: dict[str, str],
+                   finishers: dict[str, str], confidences: dict[str, float]) -> RelationExtractor:
+    """The rule tables map a name to a function in spaCy's `misc` registry, run in the order listed.
+    They are names, looked up here, and not `@misc` sections that the config system resolves:
+    the order of resolved sections is not kept by every confection release (0.1.x sorts them)."""
+    return RelationExtractor(name, model, threshold, heading_nearest, _registered(sentence_rules),
+                             _registered(article_rules), _registered(finishers), confidences)

@@ -9,7 +9,9 @@ nodes; everything proportional to the corpus stays on disk.
 """
 from __future__ import annotations
 
+import multiprocessing as mp
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,6 +38,11 @@ FOLD = 8  # record groups whose first occurrences are resolved together
 Map = Callable[..., list]  # map(fn, items, **shared) -> [fn(*item, **shared) for item in items]
 
 
+# Extraction workers fork on Linux (the parent runs no threads of its own by then; BLAS's pool
+# has fork handlers); elsewhere fork is unsafe (macOS) or missing (Windows): they are spawned
+_FORK = mp.get_context("fork") if sys.platform.startswith("linux") else None
+
+
 def local_map(fn: Callable, items: Iterable[tuple], **shared) -> list:
     return [fn(*item, **shared) for item in items]
 
@@ -43,7 +50,6 @@ def local_map(fn: Callable, items: Iterable[tuple], **shared) -> list:
 def process_map(jobs: int) -> Map:
     """`map` over `jobs` worker processes (the merge tasks are CPU-bound Python)."""
     def run(fn: Callable, items: Iterable[tuple], **shared) -> list:
-        import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
         from functools import partial
         items = list(items)
@@ -186,12 +192,17 @@ def build(corpus: Path, out: Path, nlp: Language | None = None, *, pipeline: dic
     report = BuildReport(out)
     args = nlp.meta.get("kg_build", {}) if nlp is not None else pipeline or {}
     in_process = scheduler is None and jobs == 1
+    # local workers are forked from this process once it holds the loaded pipeline (where fork
+    # exists): each would otherwise spend ~2 CPU s importing and loading it again
+    here = in_process or (scheduler is None and _FORK is not None)
     with report.stage("load"):
         try:
-            if nlp is None and in_process:
+            if nlp is None and here:
                 nlp = kg_nlp.build(**args)
             elif nlp is None:  # workers build the pipeline: here only its arguments are checked
                 kg_nlp.check(**args)
+            if here and nlp is not None:
+                kg_nlp.warm(nlp)
         except (ValueError, OSError) as err:
             raise BuildError(str(err)) from err
     if scheduler:  # workers may start elsewhere
@@ -210,7 +221,7 @@ def build(corpus: Path, out: Path, nlp: Language | None = None, *, pipeline: dic
             if map is not None:
                 results = map(extract.run_task, [(t,) for t in tasks])
             elif jobs > 1:
-                results = list(wrap(_in_processes(tasks, jobs)))
+                results = list(wrap(_in_processes(tasks, jobs, args, nlp)))
             else:
                 results = list(wrap(extract.run_task(t, nlp) for t in tasks))
         extract.remove_stale(records, len(tasks))
@@ -263,11 +274,13 @@ def _runner(scheduler: str | None, jobs: int) -> Iterator[Map | None]:
         yield cluster.mapper(client)
 
 
-def _in_processes(tasks: list, jobs: int) -> Iterator:
-    import multiprocessing as mp
+def _in_processes(tasks: list, jobs: int, args: dict[str, Any], nlp: Language | None) -> Iterator:
     from concurrent.futures import ProcessPoolExecutor
 
-    from kg.stream.extract import run_task
-    # tasks are small (file names): all of them may be queued at once
-    with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
-        yield from pool.map(run_task, tasks)
+    from kg.stream import extract
+    # tasks are small (file names): all of them may be queued at once. Forked workers inherit
+    # `nlp` (initargs are not pickled under fork); spawned ones build the pipeline per process.
+    context = _FORK or mp.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=extract.use_pipeline,
+                             initargs=(args, nlp if context is _FORK else None)) as pool:
+        yield from pool.map(extract.run_task, tasks)

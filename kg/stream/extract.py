@@ -73,6 +73,12 @@ def pipeline(args: dict[str, Any]) -> Language:
     return _PIPELINES[key]
 
 
+def use_pipeline(args: dict[str, Any], nlp: Language | None) -> None:
+    """A worker's initializer: `nlp` (inherited from a forking parent) serves these arguments."""
+    if nlp is not None:
+        _PIPELINES[json.dumps(args, sort_keys=True)] = nlp
+
+
 def _stat(path: str) -> list:
     try:
         st = os.stat(path)
