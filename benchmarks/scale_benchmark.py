@@ -1,6 +1,7 @@
 """How the build scales: wall time, chars/s, peak memory and time per stage against corpus size.
 
     python benchmarks/scale_benchmark.py merge --sizes 10000 100000     # merge + exports of N articles' records
+    python benchmarks/scale_benchmark.py merge --sizes 1000000 --keep-records /work/scale   # records kept, reused
     python benchmarks/scale_benchmark.py build --sizes 1000 10000       # full builds of N synthetic articles
     python benchmarks/scale_benchmark.py plot                           # docs/scaling.png from the results
 
@@ -72,17 +73,22 @@ def _print(row: dict) -> None:
           f"relations, {row['triples']:,} triples; stages (s): {stages}", flush=True)
 
 
-def merge(sizes: list[int], scratch: Path, jobs: int) -> None:
+def merge(sizes: list[int], scratch: Path, jobs: int, keep: Path | None = None) -> None:
+    """`keep`: a folder where each size's records are kept (records-N, with a `.complete` marker
+    written last) and reused by later runs: at 10^6 articles making them takes most of an hour."""
     import synth
 
     from kg.stream.records import write_records
     for n in sizes:
         with tempfile.TemporaryDirectory(dir=scratch) as tmp:
-            records, out = Path(tmp) / "records", Path(tmp) / "out"
-            t0 = time.perf_counter()
-            write_records(synth.extractions(n), records)
-            made = time.perf_counter() - t0
-            size = sum(p.stat().st_size for p in records.iterdir())
+            records, out = (keep / f"records-{n}" if keep else Path(tmp) / "records"), Path(tmp) / "out"
+            made = None  # kept records reused: not made in this run
+            if not (records / ".complete").exists():
+                t0 = time.perf_counter()
+                write_records(synth.extractions(n), records)
+                (records / ".complete").write_text(f"{n} articles, seed 7\n")
+                made = time.perf_counter() - t0
+            size = sum(p.stat().st_size for p in records.glob("*.jsonl"))
             row = in_process(_merge_run, str(records), str(out), jobs)
             row.update(mode="merge", articles=n, jobs=jobs, records_mb=size / 1e6, synth_s=made,
                        outputs_mb={p.name: round(p.stat().st_size / 1e6, 1) for p in out.iterdir() if p.is_file()})
@@ -156,11 +162,12 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000])
     ap.add_argument("--jobs", type=int, default=2, help="extraction processes for `build` (default: 2)")
     ap.add_argument("--merge-jobs", type=int, default=1, help="processes for `merge` (default: 1)")
+    ap.add_argument("--keep-records", type=Path, help="`merge`: keep each size's records here and reuse them")
     ap.add_argument("--scratch", type=Path, default=Path(tempfile.gettempdir()), help="where inputs and outputs go")
     ap.add_argument("--png", type=Path, default=HERE.parent / "docs" / "scaling.png")
     args = ap.parse_args()
     if args.what == "merge":
-        merge(args.sizes, args.scratch, args.merge_jobs)
+        merge(args.sizes, args.scratch, args.merge_jobs, args.keep_records)
     elif args.what == "build":
         build(args.sizes, args.scratch, args.jobs)
     else:
