@@ -31,7 +31,7 @@ def stages(texts: list[str], out: dict | None = None) -> None:
 
     n = sum(map(len, texts))
     nlp = kg_nlp.build()
-    list(nlp.pipe(["县政协副主席宋明宣布青柳湖水库工程开工。"]))  # loads the NER model and jieba's dictionary
+    kg_nlp.warm(nlp)  # loads the NER model and jieba's dictionary
     jieba.initialize()
     cpu: dict[str, float] = {}
     c = time.process_time()

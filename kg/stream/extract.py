@@ -67,7 +67,7 @@ _PIPELINES: dict[str, Language] = {}
 
 def pipeline(args: dict[str, Any]) -> Language:
     """The pipeline for these build arguments, built once per process."""
-    key = json.dumps(args, sort_keys=True)
+    key = _key(args)
     if key not in _PIPELINES:
         _PIPELINES[key] = kg_nlp.build(**args)
     return _PIPELINES[key]
@@ -76,7 +76,11 @@ def pipeline(args: dict[str, Any]) -> Language:
 def use_pipeline(args: dict[str, Any], nlp: Language | None) -> None:
     """A worker's initializer: `nlp` (inherited from a forking parent) serves these arguments."""
     if nlp is not None:
-        _PIPELINES[json.dumps(args, sort_keys=True)] = nlp
+        _PIPELINES[_key(args)] = nlp
+
+
+def _key(args: dict[str, Any]) -> str:
+    return json.dumps(args, sort_keys=True)
 
 
 def _stat(path: str) -> list:
