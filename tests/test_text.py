@@ -4,11 +4,14 @@ from __future__ import annotations
 import random
 
 import jieba.posseg
+import numpy as np
 import spacy
 from conftest import CORPUS_FILES
+from thinc.api import use_ops
 
+from kg.pipeline import inference
 from kg.pipeline.ner import DEFAULT_MODEL, chunks
-from kg.pipeline.text import Tagger, doc_text
+from kg.pipeline.text import PosViterbi, Tagger, doc_text
 
 
 def test_doc_text_is_doc_text_and_built_once():
@@ -27,6 +30,46 @@ def test_tagger_cuts_as_posseg_does():
     for window in windows * 2:  # the second pass reads from the memories
         assert [(w.word, w.flag) for w in tagger.cut(window)] == \
             [(w.word, w.flag) for w in jieba.posseg.cut(window)], window
+
+
+def test_pos_viterbi_decodes_as_posseg_does():
+    """The same path as jieba's own decoder, on runs of characters its tables know, do not know
+    (every state possible, ties in the sums), and repeated ones."""
+    from jieba.posseg import char_state_tab_P, emit_P, start_P, trans_P
+    from jieba.posseg.viterbi import viterbi
+
+    rng = random.Random(7)
+    chars = sorted({c for c in CORPUS_FILES[0].read_text("utf-8") if "\u4e00" <= c <= "\u9fff"})
+    chars += [chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(300)] + ["𠀀", "〇", "々"]
+    ours = PosViterbi(char_state_tab_P, start_P, trans_P, emit_P)
+    for _ in range(1500):
+        run = "".join(rng.choice(chars) for _ in range(rng.randint(1, 9)))
+        assert ours(run) == viterbi(run, char_state_tab_P, start_P, trans_P, emit_P)[1], run
+
+
+def test_ner_cnn_predicts_the_same_numbers_through_the_fast_forwards():
+    """kg.pipeline.inference: the tok2vec's output is thinc's own, bit for bit (characters repeated
+    within and across docs, whitespace, an empty doc), and training still runs thinc's forwards."""
+    with use_ops("numpy", use_blis=False):
+        plain = spacy.load(DEFAULT_MODEL)
+        fast = spacy.load(DEFAULT_MODEL)
+    assert inference.speed_up(fast.get_pipe("tok2vec").model) >= 10
+    texts = [CORPUS_FILES[0].read_text("utf-8")[:1500], "区区区区长长", "", "ＡＢ公司 2024年\n\n甲 乙"]
+    texts += _WHITESPACE_MIXES[:50]
+    ours = [d.tensor for d in fast.get_pipe("tok2vec").pipe(fast.make_doc(t) for t in texts)]
+    theirs = [d.tensor for d in plain.get_pipe("tok2vec").pipe(plain.make_doc(t) for t in texts)]
+    for text, a, b in zip(texts, ours, theirs):
+        assert a.shape == b.shape and np.array_equal(a, b), text
+    grads = []
+    for nlp in (fast, plain):  # the training path, without dropout's randomness: same gradients
+        model = nlp.get_pipe("tok2vec").model
+        for node in model.walk():
+            if "dropout_rate" in node.attrs:  # Dropout layers and HashEmbed's own
+                node.attrs["dropout_rate"] = 0.0
+        out, backprop = model.begin_update([nlp.make_doc(t) for t in texts[:2]])
+        backprop([np.ones_like(a) for a in out])
+        grads.append([node.get_grad("W").copy() for node in model.walk() if node.name == "maxout"])
+    assert len(grads[0]) == 5 and all(np.array_equal(a, b) for a, b in zip(*grads))
 
 
 def test_ner_numpy_ops_find_what_blis_finds(nlp):
