@@ -140,21 +140,26 @@ class PosViterbi:
         self.has_next = np.array([bool(trans_p[s]) for s in self.states])
         self.reach = np.isfinite(self.trans)
         self.anything = np.ones(n, bool)
-        self._emit_p, self._char_states, self._index = emit_p, char_states, index
-        self._chars: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        # emission log-probabilities, a row a character (posseg's MIN_FLOAT where a state never
+        # emits it; the last row for characters no state emits)
+        self._row = {c: i for i, c in enumerate(sorted({c for probs in emit_p.values() for c in probs}))}
+        self.emit = np.full((len(self._row) + 1, n), -3.14e100)
+        for j, s in enumerate(self.states):
+            self.emit[[self._row[c] for c in emit_p[s]], j] = list(emit_p[s].values())
+        self._char_states, self._index = char_states, index
+        self._allowed: dict[str, np.ndarray] = {}
 
     def _char(self, char: str) -> tuple[np.ndarray, np.ndarray]:
-        """A character's emission log-probabilities (posseg's MIN_FLOAT where a state never
-        emits it) and the states it may take (all, if posseg's table does not know it)."""
-        got = self._chars.get(char)
-        if got is None:
-            emit = np.array([self._emit_p[s].get(char, -3.14e100) for s in self.states])
+        """A character's emission log-probabilities and the states it may take (all, if
+        posseg's table does not know it)."""
+        allowed = self._allowed.get(char)
+        if allowed is None:
             allowed = self.anything
             if char in self._char_states:
                 allowed = np.zeros(len(self.states), bool)
                 allowed[[self._index[s] for s in self._char_states[char]]] = True
-            got = self._chars[char] = (emit, allowed)
-        return got
+            self._allowed[char] = allowed
+        return self.emit[self._row.get(char, -1)], allowed
 
     def __call__(self, obs: str) -> list[tuple[str, str]]:
         emit, allowed = self._char(obs[0])
