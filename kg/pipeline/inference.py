@@ -54,10 +54,11 @@ def _maxout(model: Model, X: Any, is_train: bool) -> tuple[Any, Callable]:
         model.attrs["kg_pieces"] = cached
     _, Wp, bp, nO, nP = cached
     Y: Any = model.ops.gemm(X, Wp, trans2=True)
-    Y += bp
-    best = Y[:, :nO].copy()
+    best = Y[:, :nO] + bp[:nO]
     for p in range(1, nP):
-        np.maximum(best, Y[:, p * nO:(p + 1) * nO], out=best)
+        piece = Y[:, p * nO:(p + 1) * nO]
+        piece += bp[p * nO:(p + 1) * nO]
+        np.maximum(best, piece, out=best)
     return best, _no_backprop
 
 
