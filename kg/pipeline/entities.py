@@ -33,7 +33,7 @@ HAN = r"\u4e00-\u9fff"
 RULES_KEY = "kg_rules"
 
 STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "ad", "i")  # jieba POS that end a name
-GENERIC_TAIL = r"(建设|布局|部署|发展|水平|精神|格局|特色化|体系|机制|模式|方法|清单|工作)$|^(深化|推进|加快|全面|准确|紧紧)"
+GENERIC_TAIL = re.compile(r"(建设|布局|部署|发展|水平|精神|格局|特色化|体系|机制|模式|方法|清单|工作)$|^(深化|推进|加快|全面|准确|紧紧)")
 COUNT_AFTER = re.compile(r"(?:共|合计|总计)?[\d一二三四五六七八九十百]+(?:个|项|批)")
 DIVISION_END = re.compile("管理区|[市县镇乡村州盟旗]")
 RELATIVE = ("区", "市", "县", "省", "镇", "乡", "州", "旗")  # a level standing for "this …" (县委 = this county's)
@@ -46,7 +46,7 @@ COMPANY_LIST = re.compile(r"((?:[^、，,。；;：:\s“”]{2,12}、)+[^、，
 CITY_ZONES = ("科技城", "科学城")  # a zone (District) or, being built, a Project (ANNOTATION.md)
 LIST_ITEM_HEAD = re.compile(f"(?<=[、：:])[{HAN}]{{1,3}}$")  # the start of a list item, up to three characters short
 TIME_WORD = re.compile(r"[年月日天时期前后今来代初末底夜晨春夏秋冬]$|^(?:目前|当前|现在|近日|近期|此前|过去|未来|同时|此时)$")
-CAPACITY = r"万?(?:吨|千瓦|兆瓦|台|套|平方米|立方米|亩|件|辆)"
+CAPACITY = re.compile(r"万?(?:吨|千瓦|兆瓦|台|套|平方米|立方米|亩|件|辆)")
 # a list of projects: 甲、乙和丙等(3个)(重点)项目; 项目12项，具体为：甲、乙、丙。
 _ITEM = r"[^、，,。；;：:\s“”]{2,30}"
 PROJECT_LISTS = (re.compile(rf"((?:{_ITEM}、)+{_ITEM}(?:和{_ITEM})?)等(?:\d+|[一二三四五六七八九十]+)?[个批]?(?:重点|重大|重特大)?项目"),
@@ -61,6 +61,24 @@ OUTLET_RES = (re.compile(rf"来源[：:]\s*([{HAN}A-Za-z0-9·]{{1,10}}?{OUTLET_E
 OUTLET_NAME_END = ("新闻网", "日报", "晚报", "电视台", "报社")  # endings only an outlet has
 NAME_TAGS = ("ns", "nr", "nz", "n", "nt", "j")
 PUNCT_END = set("，。；：！？、,.;:!?）)”\n ")
+# compiled once: the rules and filters try these tens of thousands of times on 100k characters
+NAME_CHAR = re.compile(rf"[{HAN}A-Za-z0-9（）()“”·]")  # what left_extend walks left over
+NAME_LAST = re.compile(rf"[{HAN}A-Za-z0-9）)”]")  # a name's last character, before its suffix
+ORDINAL = re.compile(r"第[\d一二三四五六七八九十百]+[届次期批]")
+COUNT_WORD = re.compile(r"\d+[个大项家所条批类]?|[一二三四五六七八九十百千万两几多]+[个大项家所条批类]")
+AMOUNT = re.compile(r"[\d.]*[十百千万亿]*[美欧日港]?元")
+NUMBER = re.compile(r"[\d.]+")
+NUMERAL = re.compile(r"[\d一二三四五六七八九十]")
+NUMERAL_WORD = re.compile(r"[\d一二三四五六七八九十百千万亿]+[座个批家所]?")
+RELATIVE_HEAD = re.compile(r"^[区市县镇乡省]")
+SPECIFIC_MARK = re.compile(r"[“”《》A-Za-z]")
+SPACE = re.compile(r"\s")
+PLACE_IN_NAME = re.compile(rf"[{HAN}]{{0,8}}?(?:集团|公司|总部|研究院|设计院|银行)")
+NER_PLURAL = re.compile(r"(企业|家|等|个|强)$|\d+家")
+PERSON_CHARS = re.compile(f"[{HAN}·]+")
+NOT_PERSON_END = re.compile(r"[化性率区省市县]$")
+JOINED = re.compile(r"[和与及、]")
+COMPANY_END = re.compile(r"(公司|集团|银行)$")
 
 
 @dataclass(frozen=True)
@@ -158,8 +176,8 @@ class EntityRules:
         suffixes |= {s: Names.Enterprise for s in lex.enterprise_suffixes}
         suffixes |= {s: Names.District for s in lex.zone_suffixes}
         self._suffix_type = suffixes
-        self._suffix_order = sorted(suffixes, key=len, reverse=True)
-        alts = "|".join(map(re.escape, self._suffix_order))
+        self._suffix_lens = sorted({len(x) for x in suffixes}, reverse=True)
+        alts = "|".join(map(re.escape, sorted(suffixes, key=len, reverse=True)))
         return re.compile(f"(?:{alts})")
 
     @cached_property
@@ -216,7 +234,7 @@ class EntityRules:
         punctuation, a function word (jieba POS) or a phase marker ends it; then drop
         leading verbs (推动…, 擦亮…): a name does not start with one."""
         lo = end
-        while lo > 0 and end - lo < limit and re.match(rf"[{HAN}A-Za-z0-9（）()“”·]", text[lo - 1]):
+        while lo > 0 and end - lo < limit and NAME_CHAR.match(text, lo - 1):
             lo -= 1
         words = [(w.word, w.flag) for w in self._posseg.cut(text[lo:end])]
         if lo > 0 and end - lo >= limit and words:
@@ -263,7 +281,7 @@ class EntityRules:
                 continue
             if kept and self._post_end_re.search(word):
                 break  # 区委书记某某来到某某日报: a name never runs back over a post
-            if re.fullmatch(r"第[\d一二三四五六七八九十百]+[届次期批]", word):
+            if ORDINAL.fullmatch(word):
                 if i > 0 and words[i - 1][0] in ("区", "市", "省", "县", "镇"):
                     kept[:0] = [words[i - 1], (word, "n")]  # 区第三届人大…委员会
                 break
@@ -275,9 +293,9 @@ class EntityRules:
             if (word in self.words.governors or (word in self.lex.project_phase and word not in ("工程", "工程项目"))
                     or flag.startswith(STOP_FLAGS)
                     or word in self.words.measures
-                    or re.fullmatch(r"\d+[个大项家所条批类]?|[一二三四五六七八九十百千万两几多]+[个大项家所条批类]", word)
-                    or re.fullmatch(r"[\d.]*[十百千万亿]*[美欧日港]?元", word)):  # 投资30亿元设立…: an amount ends a name
-                if re.fullmatch(r"[\d.]+", word) and kept and re.match(CAPACITY, kept[0][0]):
+                    or COUNT_WORD.fullmatch(word)
+                    or AMOUNT.fullmatch(word)):  # 投资30亿元设立…: an amount ends a name
+                if NUMBER.fullmatch(word) and kept and CAPACITY.match(kept[0][0]):
                     kept.insert(0, (word, flag))  # 年产30万吨…: a capacity is part of a project's name
                     continue
                 break
@@ -285,13 +303,13 @@ class EntityRules:
         while kept and (kept[0][1] in ("v", "ad", "d", "vd") or kept[0][0] in self.words.leading_verbs) and kept[0][1] != "head":
             kept.pop(0)
         start = end - sum(len(w) for w, _ in kept)
-        while start < end and text[start] in "年月日层栋" and start > 0 and re.match(r"[\d一二三四五六七八九十]", text[start - 1]):
+        while start < end and text[start] in "年月日层栋" and start > 0 and NUMERAL.match(text, start - 1):
             start += 1  # 2023年某县产业园, 18日某某保税区, 9层办公楼: a date or count is no part of the name
             if text[start:start + 1] in self.words.governors:
                 start += 1  # 8月经某某: the date ran into a one-character governor (经, 在, 于)
         if text.startswith("访", start) and (start == 0 or text[start - 1] in "—-－ 　\n"):
             start += 1  # ——访某某: the interview marker
-        while start < end and re.match(r"[（）()”暨]", text[start]):
+        while start < end and text[start] in "（）()”暨":
             start += 1
         if company and text[start:start + 1] in ("和", "与", "及") and text.endswith(self.lex.enterprise_suffixes, 0, start):
             start += 1  # 甲有限公司和协…: jieba joined the conjunction to the next name's first character
@@ -303,9 +321,9 @@ class EntityRules:
         for m in self._suffix_re.finditer(text):
             s, e = m.start(), m.end()
             # the longest suffix that leaves a name in front: 国际旅游度假区 -> 国际旅游 + 度假区
-            s = next((e - len(x) for x in self._suffix_order if text.endswith(x, 0, e) and e - len(x) > 0
-                      and re.match(f"[{HAN}A-Za-z0-9）)”]", text[e - len(x) - 1])
-                      and (e - len(x) == s or len(x) < e - s)), s)
+            # (one suffix of each length can end at e: looked up by length, longest first)
+            s = next((e - n for n in self._suffix_lens if n <= e - s and e - n > 0
+                      and text[e - n:e] in self._suffix_type and NAME_LAST.match(text, e - n - 1)), s)
             suffix = text[s:e]
             title = self._title_re.match(text, s)
             if title and title.end() > e and not self._title_re.match(text, e):
@@ -337,7 +355,7 @@ class EntityRules:
                 continue
             if suffix in ("工委", "党工委") and len(prefix) > 2 and prefix.removesuffix("党").endswith(self.lex.zone_suffixes):
                 continue  # 某某新区党工委书记: the post goes to the zone (ANNOTATION.md), no body of its own
-            bare = re.sub(r"^[区市县镇乡省]", "", prefix)  # 县行政大楼: a relative marker names nothing
+            bare = RELATIVE_HEAD.sub("", prefix)  # 县行政大楼: a relative marker names nothing
             if label == Names.Project and (bare and self._generic(bare) or suffix not in self.words.buildings
                                            and suffix in self.words.needs_name and not self._specific(prefix) and not listed
                                            and not self._introduced(text, start, prefix, suffix)):
@@ -509,12 +527,12 @@ class EntityRules:
 
     def _specific(self, prefix: str) -> bool:
         """A project called …项目 needs a name in front: a place, an organisation, a quote."""
-        return bool(re.search(r"[“”《》A-Za-z]", prefix)) or any(
+        return bool(SPECIFIC_MARK.search(prefix)) or any(
             w.flag in ("ns", "nr", "nt", "nz", "nrt", "j", "eng", "s") for w in self._posseg.cut(prefix))
 
     def _generic(self, prefix: str) -> bool:
         words = [w.word for w in self._posseg.cut(prefix)]
-        return all(w in self.words.generic or re.fullmatch(r"[\d一二三四五六七八九十百千万亿]+[座个批家所]?", w) for w in words)
+        return all(w in self.words.generic or NUMERAL_WORD.fullmatch(w) for w in words)
 
     def road_cands(self, text: str) -> list[Found]:
         """Numbered roads (某某二路, 某某东五路): projects where built (ANNOTATION.md, 隐珠二路)."""
@@ -731,7 +749,7 @@ def speaker_rule() -> Rule:
 @registry.misc("kg.entities.filter.form.v1")
 def form_filter() -> Filter:
     """Two characters at least, no whitespace inside."""
-    return lambda r, text, c: c.end - c.start >= 2 and not re.search(r"\s", text[c.start:c.end])
+    return lambda r, text, c: c.end - c.start >= 2 and not SPACE.search(text, c.start, c.end)
 
 
 @registry.misc("kg.entities.filter.country_phrase.v1")
@@ -755,7 +773,7 @@ def place_in_name_filter() -> Filter:
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
         if c.label != Names.District or c.source not in ("lexicon", "ner"):
             return True
-        return not re.match(rf"[{HAN}]{{0,8}}?(?:集团|公司|总部|研究院|设计院|银行)", text[c.end:c.end + 14])
+        return not PLACE_IN_NAME.match(text[c.end:c.end + 14])
     return keep
 
 
@@ -765,7 +783,7 @@ def ner_plural_filter() -> Filter:
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
         return not (c.source == "ner" and c.label in (Names.Organization, Names.Enterprise) and (
-            len(name) > 25 or re.search(r"(企业|家|等|个|强)$|\d+家", name)))
+            len(name) > 25 or NER_PLURAL.search(name)))
     return keep
 
 
@@ -779,7 +797,7 @@ def ner_person_filter() -> Filter:
         name = text[c.start:c.end]
         tag = lexicon.dictionary_tag(name)
         return 2 <= len(name) <= 4 and (name[0] in r.lex.common_surnames or name[:2] in r.lex.surnames) \
-            and re.fullmatch(f"[{HAN}·]+", name) is not None and not re.search(r"[化性率区省市县]$", name) \
+            and PERSON_CHARS.fullmatch(name) is not None and not NOT_PERSON_END.search(name) \
             and (tag is None or tag.startswith("nr"))
     return keep
 
@@ -794,9 +812,9 @@ def ner_person_filter_v2() -> Filter:
             return True
         name = text[c.start:c.end]
         tag = lexicon.dictionary_tag(name)
-        if (tag is not None and not tag.startswith("nr")) or not re.fullmatch(f"[{HAN}·]+", name):
+        if (tag is not None and not tag.startswith("nr")) or not PERSON_CHARS.fullmatch(name):
             return False
-        chinese = 2 <= len(name) <= 4 and r.lex.is_surname_start(name) and not re.search(r"[化性率区省市县]$", name)
+        chinese = 2 <= len(name) <= 4 and r.lex.is_surname_start(name) and not NOT_PERSON_END.search(name)
         foreign = 2 <= len(name) <= 12 and set(name) <= r.words.transliteration
         return chinese or foreign
     return keep
@@ -808,7 +826,7 @@ def ner_phrase_filter() -> Filter:
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
         return c.source != "ner" or c.label == Names.Person or not (
-            re.search(GENERIC_TAIL, name) or re.search(r"[和与及、]", name))
+            GENERIC_TAIL.search(name) or JOINED.search(name))
     return keep
 
 
@@ -817,7 +835,7 @@ def ner_company_filter() -> Filter:
     """A bare company name from the NER must look like a name (京东方), not a phrase (高端科技)."""
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
-        if c.source != "ner" or c.label != Names.Enterprise or re.search(r"(公司|集团|银行)$", name):
+        if c.source != "ner" or c.label != Names.Enterprise or COMPANY_END.search(name):
             return True
         words = list(r._posseg.cut(name))
         return r._specific(name) and not r._generic(name) and name not in r.lex.divisions \
