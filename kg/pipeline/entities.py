@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -52,6 +52,7 @@ _ITEM = r"[^、，,。；;：:\s“”]{2,30}"
 PROJECT_LISTS = (re.compile(rf"((?:{_ITEM}、)+{_ITEM}(?:和{_ITEM})?)等(?:\d+|[一二三四五六七八九十]+)?[个批]?(?:重点|重大|重特大)?项目"),
                  re.compile(rf"项目[^。；：:]{{0,12}}[：:]((?:{_ITEM}、)+{_ITEM})(?=[。；])"))
 PROJECT_PEERS = re.compile(rf"((?:{_ITEM}、)+{_ITEM})")  # a list of which two items or more end like projects
+LIST_STRETCH = re.compile(r"[^，,。；;：:\s“”]+")  # no list item crosses these characters
 BODY_PAIR = re.compile(r"委(?=[区市县省镇乡州旗]?(?:人民)?(?:政府|人大|政协)$)")
 # a news outlet in a source line, a dateline or a byline: 来源：某某网, 某某日报讯, 某某报记者
 OUTLET_END = r"(?:新闻网|日报|晚报|在线|客户端|新闻|电视台|报|网|app|APP)"  # longer first: 某某新闻网
@@ -79,6 +80,23 @@ PERSON_CHARS = re.compile(f"[{HAN}·]+")
 NOT_PERSON_END = re.compile(r"[化性率区省市县]$")
 JOINED = re.compile(r"[和与及、]")
 COMPANY_END = re.compile(r"(公司|集团|银行)$")
+
+
+def _list_stretches(text: str) -> list[tuple[int, int]]:
+    """The stretches of text between separators that hold a 、: where a list's items can be."""
+    return [(m.start(), m.end()) for m in LIST_STRETCH.finditer(text) if "、" in m.group()]
+
+
+def _in_lists(pattern: re.Pattern, text: str, lists: list[tuple[int, int]], reach: int = 0) -> Iterator[re.Match]:
+    """`pattern.finditer(text)` for a list pattern whose matches start in one of `lists` and end
+    at most `reach` characters past it: the rest of the text (most of it) is not scanned."""
+    pos = 0
+    for s, e in lists:
+        for m in pattern.finditer(text, max(pos, s), e + reach):
+            if m.start() >= e:
+                break
+            yield m
+            pos = m.end()
 
 
 @dataclass(frozen=True)
@@ -407,8 +425,12 @@ class EntityRules:
         with its own trailing 项目/工程 left on (the resolver keeps the short form too)."""
         out: list[Found] = []
         ending = self.lex.project_suffixes + ("建设",)
-        for pattern in (*PROJECT_LISTS, PROJECT_PEERS):
-            for m in pattern.finditer(text):
+        lists = _list_stretches(text)
+        named = [(s, e) for s, e in lists if "项目" in text[s:e]]  # 甲、乙等项目 is all in one stretch
+        for pattern, found in ((PROJECT_LISTS[0], _in_lists(PROJECT_LISTS[0], text, named)),
+                               (PROJECT_LISTS[1], PROJECT_LISTS[1].finditer(text)),
+                               (PROJECT_PEERS, _in_lists(PROJECT_PEERS, text, lists))):
+            for m in found:
                 pos, items = m.start(1), m.group(1).split("、")
                 peers = pattern is PROJECT_PEERS
                 if peers and sum(item.endswith(ending) for item in items) < 2:
@@ -443,7 +465,8 @@ class EntityRules:
         """Short names in a list of companies: 甲、乙等(一批)企业 / 巨头, or a list in which two
         items or more end like companies (甲集团、乙、丙有限公司) — brand names with no ending."""
         out: list[Found] = []
-        for m in COMPANY_LIST.finditer(text):
+        # the items are in one stretch; 等…企业 may run 13 characters past it
+        for m in _in_lists(COMPANY_LIST, text, _list_stretches(text), reach=13):
             items = m.group(1).split("、")
             firms = sum(item.endswith(self.lex.enterprise_suffixes) for item in items)
             if not (m.group(2) or firms >= 2):
@@ -649,7 +672,11 @@ def ner_rule() -> Rule:
     """The statistical NER's spans (kg_ner), and an upstream pipeline's doc.ents through
     the component's label_map; body or company by the name's ending."""
     def propose(r: EntityRules, doc: Doc) -> list[Found]:
-        out = [(s.start_char, s.end_char, r.retype(s.text, s.label_)) for s in doc.spans.get(NER_KEY, [])]
+        text = doc_text(doc)
+        out: list[Found] = []
+        for s in doc.spans.get(NER_KEY, []):
+            start, end = s.start_char, s.end_char
+            out.append((start, end, r.retype(text[start:end], s.label_)))  # (span.text builds it token by token)
         return out + [(e.start_char, e.end_char, r.label_map[e.label_]) for e in doc.ents if e.label_ in r.label_map]
     return propose
 
