@@ -80,6 +80,7 @@ PERSON_CHARS = re.compile(f"[{HAN}·]+")
 NOT_PERSON_END = re.compile(r"[化性率区省市县]$")
 JOINED = re.compile(r"[和与及、]")
 COMPANY_END = re.compile(r"(公司|集团|银行)$")
+POSSEG_CHAR = re.compile("[\u4E00-\u9FD5a-zA-Z0-9+#&._]")  # jieba.posseg cuts each run of these on its own
 
 
 def _list_stretches(text: str) -> list[tuple[int, int]]:
@@ -239,9 +240,20 @@ class EntityRules:
         return out
 
     def _on_word_bounds(self, text: str, start: int, end: int) -> bool:
-        lo = max(0, start - 4)
+        lo, hi = max(0, start - 4), min(len(text), end + 4)
+        # the runs of posseg's word characters holding start and end have the same bounds cut
+        # alone as in text[lo:hi]: a shorter window, often one already cut (其中，北京 and 北京)
+        a, b = start, end
+        if POSSEG_CHAR.match(text, a):
+            while a > lo and POSSEG_CHAR.match(text, a - 1):
+                a -= 1
+            lo = a
+        if POSSEG_CHAR.match(text, b - 1):
+            while b < hi and POSSEG_CHAR.match(text, b):
+                b += 1
+            hi = b
         bounds, pos = {lo}, lo
-        for w in self._posseg.cut(text[lo:end + 4]):
+        for w in self._posseg.cut(text[lo:hi]):
             pos += len(w.word)
             bounds.add(pos)
         return start in bounds and end in bounds
