@@ -88,6 +88,21 @@ def _list_stretches(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in LIST_STRETCH.finditer(text) if "、" in m.group()]
 
 
+def _runs(text: str, lo: int, hi: int, start: int, end: int) -> tuple[int, int]:
+    """text[lo:hi] narrowed to the runs of posseg's word characters that hold start and end:
+    posseg cuts each run on its own, so they have the same words cut alone (a shorter window,
+    often one already cut: 其中，北京 and 北京)."""
+    if POSSEG_CHAR.match(text, start):
+        while start > lo and POSSEG_CHAR.match(text, start - 1):
+            start -= 1
+        lo = start
+    if POSSEG_CHAR.match(text, end - 1):
+        while end < hi and POSSEG_CHAR.match(text, end):
+            end += 1
+        hi = end
+    return lo, hi
+
+
 def _in_lists(pattern: re.Pattern, text: str, lists: list[tuple[int, int]], reach: int = 0) -> Iterator[re.Match]:
     """`pattern.finditer(text)` for a list pattern whose matches start in one of `lists` and end
     at most `reach` characters past it: the rest of the text (most of it) is not scanned."""
@@ -240,18 +255,7 @@ class EntityRules:
         return out
 
     def _on_word_bounds(self, text: str, start: int, end: int) -> bool:
-        lo, hi = max(0, start - 4), min(len(text), end + 4)
-        # the runs of posseg's word characters holding start and end have the same bounds cut
-        # alone as in text[lo:hi]: a shorter window, often one already cut (其中，北京 and 北京)
-        a, b = start, end
-        if POSSEG_CHAR.match(text, a):
-            while a > lo and POSSEG_CHAR.match(text, a - 1):
-                a -= 1
-            lo = a
-        if POSSEG_CHAR.match(text, b - 1):
-            while b < hi and POSSEG_CHAR.match(text, b):
-                b += 1
-            hi = b
+        lo, hi = _runs(text, max(0, start - 4), min(len(text), end + 4), start, end)
         bounds, pos = {lo}, lo
         for w in self._posseg.cut(text[lo:hi]):
             pos += len(w.word)
@@ -540,9 +544,11 @@ class EntityRules:
         (改革局, 融合办) or ends a body word (财政局), not a common word (布局, 干部, 举办)."""
         if e - s > 1:
             return True
-        pos, prev = max(0, s - 6), None
         # look one character on (部 of 部署), unless a post title starts there (融合办主任)
         stop = e if self._title_re.match(text, e) else e + 1
+        # (what _runs leaves out before s is punctuation: no noun in front, as with nothing)
+        pos, stop = _runs(text, max(0, s - 6), stop, s, e)
+        prev = None
         for w in self._posseg.cut(text[pos:stop]):
             if pos <= s < pos + len(w.word):
                 if pos + len(w.word) != e:
