@@ -73,11 +73,11 @@ def _layernorm(model: Model, X: Any, is_train: bool) -> tuple[Any, Callable]:
     centred = X - mu
     var = np.multiply(centred, centred).sum(axis=1, keepdims=True)
     var /= n
-    var = var + 1e-08
-    Y = centred * var ** (-1.0 / 2.0)
-    Y = Y * model.get_param("G")
-    Y += model.get_param("b")
-    return Y, _no_backprop
+    var += 1e-08
+    centred *= var ** (-1.0 / 2.0)  # in place from here: the same values, no new arrays
+    centred *= model.get_param("G")
+    centred += model.get_param("b")
+    return centred, _no_backprop
 
 
 def _is_embed(node: Model) -> bool:
