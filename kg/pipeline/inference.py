@@ -5,7 +5,7 @@ of every unit for its backward pass (its Cython loop is a quarter of the CNN's t
 the matrix products), LayerNorm takes each row's mean twice, and the embedding mixes the same
 hash-embedded character again at each of its occurrences. `speed_up` replaces the forward of
 those layers in a loaded model; `is_train=True` still runs thinc's own, and each result is the
-same array, bit for bit (tests/test_ner.py), so the entities are the same.
+same array, bit for bit (tests/test_text.py), so the entities are the same.
 
 Only for a model that is loaded to predict: the cached weight layouts would go stale if an
 optimizer updated the weights in place.
@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 from thinc.api import Model, Ragged
-from thinc.layers import layernorm, maxout
 
 Forward = Callable[[Model, Any, bool], tuple[Any, Callable]]
 
@@ -43,7 +42,7 @@ def _maxout(model: Model, X: Any, is_train: bool) -> tuple[Any, Callable]:
     """Maxout with its weights ordered piece by piece: the maximum of nP contiguous blocks
     of one matrix product, without the argmax."""
     if is_train:
-        return maxout.forward(model, X, is_train)
+        return model.attrs["kg_train_forward"](model, X, is_train)
     W: Any = model.get_param("W")
     b: Any = model.get_param("b")
     cached: Any = model.attrs.get("kg_pieces")
@@ -66,7 +65,7 @@ def _layernorm(model: Model, X: Any, is_train: bool) -> tuple[Any, Callable]:
     """thinc's LayerNorm arithmetic (numpy's mean and var, operation for operation), with the
     centred rows computed once."""
     if is_train:
-        return layernorm.forward(model, X, is_train)
+        return model.attrs["kg_train_forward"](model, X, is_train)
     n = X.shape[1]
     mu = X.sum(axis=1, keepdims=True)
     mu /= n
