@@ -25,6 +25,7 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
 
@@ -91,12 +92,28 @@ class LinearModel:
     def __bool__(self) -> bool:
         return bool(self.weights)
 
+    # (label, head type) -> feature -> its weights, its own and its head-typed copy's (see `score`);
+    # built on first use: the weights are fixed by then
+    by_type: dict[tuple[str, str], dict[str, list[float]]] = field(default_factory=dict, init=False, repr=False,
+                                                                  compare=False)
+
     def prob(self, label: str, feats: Iterable[str]) -> float:
         w = self.weights.get(label, {})
         # the set operation runs in C; its order follows string hashes, which differ between processes,
         # so the sum is fsum (exactly rounded, order-free): a worker and the main process give the same bytes
-        z = self.bias.get(label, 0.0) + math.fsum(map(w.__getitem__, w.keys() & feats))
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return _sigmoid(self.bias.get(label, 0.0) + math.fsum(map(w.__getitem__, w.keys() & feats)))
+
+    def score(self, label: str, head_type: str, feats: Iterable[str]) -> float:
+        """`prob(label, feats | {f"{head_type}:{f}" for f in feats})` without building the typed
+        features: one lookup gives both weights of a feature. No feature name starts with a type
+        (they are lowercase), so the two kinds never coincide: fsum adds the same weights."""
+        ws = self.by_type.get((label, head_type))
+        if ws is None:
+            ws, prefix = {}, head_type + ":"
+            for f, v in self.weights.get(label, {}).items():
+                ws.setdefault(f[len(prefix):] if f.startswith(prefix) else f, []).append(v)
+            self.by_type[(label, head_type)] = ws
+        return _sigmoid(self.bias.get(label, 0.0) + math.fsum(chain.from_iterable(map(ws.__getitem__, ws.keys() & feats))))
 
     def to_dict(self) -> dict:
         return {"weights": self.weights, "bias": self.bias, "threshold": self.threshold}
@@ -104,6 +121,10 @@ class LinearModel:
     @classmethod
     def from_dict(cls, data: dict) -> LinearModel:
         return cls(data.get("weights", {}), data.get("bias", {}), data.get("threshold", {}))
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
 # -- entities of one doc ---------------------------------------------------------------------
@@ -148,18 +169,37 @@ class Candidate:
     feats: set[str] = field(default_factory=set)
     instances: list[Instance] = field(default_factory=list)
     article: Instance | None = None  # where the article as a whole states it (区领导甲、乙)
-    views: list[tuple[frozenset[str], Instance | None]] = field(default_factory=list)
+    plain: list[tuple[frozenset[str], Instance | None]] = field(default_factory=list)  # `views` without the types
+    _views: list[tuple[frozenset[str], Instance | None]] | None = field(default=None, init=False, repr=False)
 
     def finish(self) -> None:
-        """The feature sets to score, each also conjoined with the head's type."""
+        """The feature sets to score."""
         self.feats.add(f"n_cooc={min(len(self.instances), 3)}")
-        both = lambda fs: frozenset(fs | {f"{self.head.type}:{f}" for f in fs})
-        self.views = [(both(self.feats | i.feats), i) for i in self.instances]
-        if self.article is not None or not self.views:
-            self.views.append((both(self.feats), self.article))
+        feats = frozenset(self.feats)
+        self.plain = [(feats | i.feats, i) for i in self.instances]
+        if self.article is not None or not self.plain:
+            self.plain.append((feats, self.article))
+        self._views = None
+
+    @property
+    def views(self) -> list[tuple[frozenset[str], Instance | None]]:
+        """The feature sets to score, each also conjoined with the head's type (what training
+        reads; `best` scores `plain` without building them)."""
+        if self._views is None:
+            prefix = self.head.type + ":"
+            self._views = [(fs | {prefix + f for f in fs}, i) for fs, i in self.plain]
+        return self._views
+
+    @views.setter
+    def views(self, views: list[tuple[frozenset[str], Instance | None]]) -> None:  # training drops some
+        self._views = views
 
     def best(self, model: LinearModel, label: str) -> tuple[float, Instance | None]:
-        return max(((model.prob(label, fs), i) for fs, i in self.views), key=lambda pi: pi[0])
+        if self._views is None:
+            scored = ((model.score(label, self.head.type, fs), i) for fs, i in self.plain)
+        else:
+            scored = ((model.prob(label, fs), i) for fs, i in self._views)
+        return max(scored, key=lambda pi: pi[0])
 
 
 def _registered(names: dict[str, str]) -> dict[str, Callable]:
