@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from functools import lru_cache
 
 from kg import lexicon
 from kg.types import Entity, Mention
 from kg.vocab import Names
 
+SPACE = re.compile(r"\s+")
 # when a name's mentions vote equally for two types, the more specific wins; a type of the
 # ontology not listed here comes after these
 TYPE_PREFERENCE = (Names.Person, Names.Project, Names.Enterprise, Names.Organization, Names.District)
@@ -25,9 +27,10 @@ def _preference(etype: str) -> int:
     return TYPE_PREFERENCE.index(etype) if etype in TYPE_PREFERENCE else len(TYPE_PREFERENCE)
 
 
+@lru_cache(maxsize=1 << 16)  # a name is normalised again in every stage that compares names
 def norm(s: str) -> str:
     """The scorer's identity of a name: NFKC, no whitespace."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s or ""))
+    return SPACE.sub("", unicodedata.normalize("NFKC", s or ""))
 
 
 def canonical_project(name: str) -> str:

@@ -94,7 +94,7 @@ class ArticleContext:
         heads, tails = SIGNATURES[label]
         if h.type not in heads or t.type not in tails:
             return None
-        if label == Names.locatedIn and h.forms & self.ext.lex.countries:  # a country lies in no district
+        if label == Names.locatedIn and not h.forms.isdisjoint(self.ext.lex.countries):  # a country lies in no district
             return None
         c = self.cands[label].get((h.key, t.key))
         if c is None:

@@ -25,6 +25,7 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
@@ -54,6 +55,9 @@ SIGNATURES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 }
 MAX_GAP = 80  # characters between two mentions of a sentence-level candidate
 GOVERNMENT_HEAD = re.compile(r"(省|市|区|县|镇|乡|州|旗)长$")
+RELATIVE = re.compile(r"新区|区|市|县|镇|乡|州|旗|省")  # 市委, 区财政局: a body named relative to a place
+OWN_PLACE = re.compile(r"(?:我|本|全)(区|县|市|镇|乡|州|旗)")
+PROJECT_LIST = re.compile(r"(\[P\](项目|工程)?、)+")
 WORDS = Path(__file__).resolve().parents[1] / "data" / "relation_words.json"
 # the rules' own confidences, where no model is trained (the model's probability otherwise);
 # config.cfg: [components.kg_relations.confidences]
@@ -150,6 +154,12 @@ class Group:
     def end(self) -> End:
         s = self.spans[0]
         return (s.start_char, s.end_char, self.type)
+
+    @cached_property
+    def stems(self) -> tuple[str, ...]:
+        """Its forms, also without a division's suffix, that a name may start with (read once the
+        groups are complete)."""
+        return tuple(a for f in self.forms for a in (f, f.rstrip("区县市镇乡")) if len(a) >= 2)
 
 
 @dataclass
@@ -430,9 +440,9 @@ class RelationExtractor:
     def article_places(self, text: str, groups: dict[str, Group]) -> dict:
         """The article's home district, its city and province, and how it names itself (本区)."""
         lex = self.lex
-        districts = [g for g in groups.values() if g.type == Names.District and not g.forms & lex.countries]
+        districts = [g for g in groups.values() if g.type == Names.District and g.forms.isdisjoint(lex.countries)]
         div = self.division
-        own = Counter(m.group(1) for m in re.finditer(r"(?:我|本|全)(区|县|市|镇|乡|州|旗)", text))
+        own = Counter(m.group(1) for m in OWN_PLACE.finditer(text))
         levels = {id(g): d.level if (d := div(g)) is not None else 0 for g in districts}
         zones = [g for g in districts if levels[id(g)] in (0, 3)]
 
@@ -454,14 +464,15 @@ class RelationExtractor:
     def pair_features(self, text: str, h: Group, t: Group, places: dict) -> set[str]:
         """What holds of the two entities wherever they are mentioned."""
         lex = self.lex
-        hn, tn = norm(h.text), norm(t.text)
+        tn = norm(t.text)
         f = {f"sig={h.type}>{t.type}"}
-        if h.forms & lex.countries or h.forms & lex.bodies:
+        if not (h.forms.isdisjoint(lex.countries) and h.forms.isdisjoint(lex.bodies)):
             f.add("h_national")
         for role in ("home", "city", "province"):
-            if places.get(role) is t:
+            place = places.get(role)
+            if place is t:
                 f.add(f"t_{role}")
-            if places.get(role) is h:
+            if place is h:
                 f.add(f"h_{role}")
         if places.get("own"):
             f.add("own=" + "".join(sorted(places["own"])))
@@ -479,15 +490,15 @@ class RelationExtractor:
             f.add(f"t_level={td.level}")
         else:
             f.add("t_unlisted")
-        if any(hf.startswith(a) for hf in h.forms for tf in t.forms for a in (tf, tf.rstrip("区县市镇乡")) if len(a) >= 2):
+        if any(hf.startswith(t.stems) for hf in h.forms):
             f.add("h_starts_with_t")
-        if (relative := re.match(r"新区|区|市|县|镇|乡|州|旗|省", hn)) and h.type == Names.Organization:
+        if h.type == Names.Organization and (relative := RELATIVE.match(norm(h.text))):
             f.add("relative=" + relative.group())
             f.add(f"relative_to_{tn[-1:]}")
             # 市委 -> 桂林 (the lexicon's 桂林市), not the county: the level the relative name says
             names = t.forms | ({td.name} if td is not None else set())
             f.add("relative_match" if any(n.endswith(relative.group()) for n in names) else "relative_mismatch")
-        if t.forms & lex.countries:
+        if not t.forms.isdisjoint(lex.countries):
             f.add("t_country")
         f.add(f"t_suffix={tn[-1:]}")
         if h.type == Names.Project:
@@ -522,7 +533,7 @@ class RelationExtractor:
                 pattern.append(f"[{s.label_[0]}]")
                 pos = s.end_char
         pattern.append(text[pos:second.start_char])
-        shape = re.sub(r"(\[P\](项目|工程)?、)+", "[P]、", "".join(pattern))
+        shape = PROJECT_LIST.sub("[P]、", "".join(pattern))
         if len(shape) <= 16:
             f.add(f"shape={shape}")
         f |= {f"btw_has={w}" for w in self.cues if w in between}
