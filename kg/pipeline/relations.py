@@ -53,6 +53,10 @@ SIGNATURES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     Names.locatedIn: (frozenset({Names.District, Names.Organization, Names.Enterprise, Names.Project}), frozenset({Names.District})),
     Names.invests: (frozenset({Names.Enterprise, Names.Organization, Names.District}), frozenset({Names.Project})),
 }
+# (head type, tail type) -> the relations whose signature allows it, in the order of LABELS
+TYPES = frozenset().union(*(heads | tails for heads, tails in SIGNATURES.values()))
+PAIR_LABELS = {(a, b): tuple(x for x in LABELS if a in SIGNATURES[x][0] and b in SIGNATURES[x][1])
+               for a in TYPES for b in TYPES}
 MAX_GAP = 80  # characters between two mentions of a sentence-level candidate
 GOVERNMENT_HEAD = re.compile(r"(省|市|区|县|镇|乡|州|旗)长$")
 RELATIVE = re.compile(r"新区|区|市|县|镇|乡|州|旗|省")  # 市委, 区财政局: a body named relative to a place
@@ -360,23 +364,24 @@ class RelationExtractor:
         for i, members in by_sent.items():
             members.sort(key=lambda s: (s.start_char, -s.end_char))
             lo, hi = sents[i] if i >= 0 else (0, len(text))
-            cue = {w for w in self.cues if w in text[lo:hi]}
-            for i, a in enumerate(members):
-                for j, b in enumerate(members):
-                    if i == j or max(a.start_char, b.start_char) - min(a.end_char, b.end_char) > MAX_GAP:
+            sentence = text[lo:hi]
+            cue = {w for w in self.cues if w in sentence}
+            # (start, end, entity) of each mention: a Span's offsets are properties, read once here
+            at = [(s.start_char, s.end_char, of_span[(s.start_char, s.end_char)]) for s in members]
+            for i, (s0, e0, h) in enumerate(at):
+                for j, (s1, e1, t) in enumerate(at):
+                    if i == j or max(s0, s1) - min(e0, e1) > MAX_GAP:
                         continue
-                    h, t = of_span[(a.start_char, a.end_char)], of_span[(b.start_char, b.end_char)]
                     f = None
-                    for label in LABELS:
+                    for label in PAIR_LABELS.get((h.type, t.type), ()):  # those that candidate() may allow
                         c = candidate(label, h, t)
                         if c is None:
                             continue
                         if f is None:  # the same for every label
-                            f = self.mention_features(text, a, b, members[min(i, j) + 1:max(i, j)], cue)
-                            f |= {f"rule={x}" for x in LABELS
-                                  if ((a.start_char, a.end_char), (b.start_char, b.end_char), x) in rules}
-                        rule = rules.get(((a.start_char, a.end_char), (b.start_char, b.end_char), label))
-                        ends = ((a.start_char, a.end_char, h.type), (b.start_char, b.end_char, t.type))
+                            f = self.mention_features(text, members[i], members[j], members[min(i, j) + 1:max(i, j)], cue)
+                            f |= {f"rule={x}" for x in LABELS if ((s0, e0), (s1, e1), x) in rules}
+                        rule = rules.get(((s0, e0), (s1, e1), label))
+                        ends = ((s0, e0, h.type), (s1, e1, t.type))
                         feats = f
                         if rule is not None:
                             last = (rule.role or "").split("、")[-1]
