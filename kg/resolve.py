@@ -57,6 +57,8 @@ class Resolver:
     def __init__(self, text: str, mentions: list[Mention]):
         self.text = text
         self.lex = lexicon.load()
+        # the suffix lists are tuples (longest first, for endswith): one set for `_drop`'s lookups
+        self.generic = frozenset(self.lex.zone_suffixes + self.lex.project_suffixes + self.lex.org_suffixes)
         self.parent: dict[str, str] = {}           # union-find over normalised forms
         self.surface: dict[str, Counter] = defaultdict(Counter)
         self.types: dict[str, Counter] = defaultdict(Counter)
@@ -187,8 +189,7 @@ class Resolver:
     def _drop(self, name: str, etype: str) -> bool:
         """Generic words are not entities: a bare 新区, 项目, 商会."""
         key = norm(name)
-        return len(key) < 2 or key in self.lex.zone_suffixes or key in self.lex.project_suffixes \
-            or key in self.lex.org_suffixes
+        return len(key) < 2 or key in self.generic
 
     def name_of(self, surface: str) -> str | None:
         key = norm(surface)
