@@ -102,8 +102,8 @@ class LinearModel:
 
     # (label, head type) -> feature -> its weights, its own and its head-typed copy's (see `score`);
     # built on first use: the weights are fixed by then
-    by_type: dict[tuple[str, str], dict[str, list[float]]] = field(default_factory=dict, init=False, repr=False,
-                                                                  compare=False)
+    by_type: dict[tuple[str, str], dict[str, tuple[float, ...]]] = field(default_factory=dict, init=False, repr=False,
+                                                                        compare=False)
 
     def prob(self, label: str, feats: Iterable[str]) -> float:
         w = self.weights.get(label, {})
@@ -117,10 +117,12 @@ class LinearModel:
         (they are lowercase), so the two kinds never coincide: fsum adds the same weights."""
         ws = self.by_type.get((label, head_type))
         if ws is None:
-            ws, prefix = {}, head_type + ":"
+            lists: dict[str, list[float]] = {}
+            prefix = head_type + ":"
             for f, v in self.weights.get(label, {}).items():
-                ws.setdefault(f[len(prefix):] if f.startswith(prefix) else f, []).append(v)
-            self.by_type[(label, head_type)] = ws
+                lists.setdefault(f[len(prefix):] if f.startswith(prefix) else f, []).append(v)
+            # tuples of floats: the garbage collector stops tracking them (lists it would scan for good)
+            ws = self.by_type[(label, head_type)] = {f: tuple(v) for f, v in lists.items()}
         return _sigmoid(self.bias.get(label, 0.0) + math.fsum(chain.from_iterable(map(ws.__getitem__, ws.keys() & feats))))
 
     def to_dict(self) -> dict:
