@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import gc
-
 from pathlib import Path
 
 import spacy
