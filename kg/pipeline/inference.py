@@ -12,6 +12,7 @@ optimizer updated the weights in place.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -52,13 +53,27 @@ def _maxout(model: Model, X: Any, is_train: bool) -> tuple[Any, Callable]:
                   np.ascontiguousarray(b.reshape(nO, nP).T.reshape(-1)), nO, nP)
         model.attrs["kg_pieces"] = cached
     _, Wp, bp, nO, nP = cached
-    Y: Any = model.ops.gemm(X, Wp, trans2=True)
+    Y: Any = model.ops.gemm(X, Wp, trans2=True, out=_scratch(model.id, X.shape[0], Wp.shape[0]))
     best = Y[:, :nO] + bp[:nO]
     for p in range(1, nP):
         piece = Y[:, p * nO:(p + 1) * nO]
         piece += bp[p * nO:(p + 1) * nO]
         np.maximum(best, piece, out=best)
     return best, _no_backprop
+
+
+_LOCAL = threading.local()
+
+
+def _scratch(key: int, rows: int, cols: int) -> Any:
+    """A buffer for a layer's matrix product, kept across calls (per thread): a fresh one
+    (~10 MB a batch) is often new pages from the kernel: on the benchmark's first pass, 49k page
+    faults and 0.28 s of system time in the CNN, 35k and 0.17 s with these buffers."""
+    buffers = _LOCAL.__dict__.setdefault("buffers", {})
+    buf = buffers.get(key)
+    if buf is None or buf.shape[0] < rows or buf.shape[1] != cols:
+        buf = buffers[key] = np.empty((rows, cols), np.float32)
+    return buf[:rows]
 
 
 def _layernorm(model: Model, X: Any, is_train: bool) -> tuple[Any, Callable]:
