@@ -53,7 +53,8 @@ def test_ner_cnn_predicts_the_same_numbers_through_the_fast_forwards():
     with use_ops("numpy", use_blis=False):
         plain = spacy.load(DEFAULT_MODEL)
         fast = spacy.load(DEFAULT_MODEL)
-    assert inference.speed_up(fast.get_pipe("tok2vec").model) >= 10
+    depth = fast.config["components"]["tok2vec"]["model"]["encode"]["depth"]
+    assert inference.speed_up(fast.get_pipe("tok2vec").model) == 2 * (depth + 1) + 1  # maxouts, norms, embedding
     texts = [CORPUS_FILES[0].read_text("utf-8")[:1500], "区区区区长长", "", "ＡＢ公司 2024年\n\n甲 乙"]
     texts += _WHITESPACE_MIXES[:50]
     ours = [d.tensor for d in fast.get_pipe("tok2vec").pipe(fast.make_doc(t) for t in texts)]
@@ -69,7 +70,7 @@ def test_ner_cnn_predicts_the_same_numbers_through_the_fast_forwards():
         out, backprop = model.begin_update([nlp.make_doc(t) for t in texts[:2]])
         backprop([np.ones_like(a) for a in out])
         grads.append([node.get_grad("W").copy() for node in model.walk() if node.name == "maxout"])
-    assert len(grads[0]) == 5 and all(np.array_equal(a, b) for a, b in zip(*grads))
+    assert len(grads[0]) == depth + 1 and all(np.array_equal(a, b) for a, b in zip(*grads))
 
 
 def test_ner_numpy_ops_find_what_blis_finds(nlp):
@@ -117,3 +118,26 @@ def test_pipeline_tokenizer_is_spacys_char_segmenter(nlp):
     jieba = CharTokenizer(nlp.vocab, segmenter="jieba")
     doc = jieba("县政协副主席宣布开工 甲")
     assert [t.text for t in doc] != list("县政协副主席宣布开工 甲") and doc._.kg_text == doc.text
+
+
+def test_drop_last_block_keeps_every_other_weight(tmp_path):
+    """`kg train` stage 3 starts from the stage-2 model less its last CNN block: one block
+    fewer in the config, every kept weight the same, a model spaCy loads and runs."""
+    from kg.training.ner_finetune import drop_last_block
+
+    deep = spacy.load(DEFAULT_MODEL)
+    shallow = spacy.load(drop_last_block(DEFAULT_MODEL, tmp_path / "shallow"))
+    depth = deep.config["components"]["tok2vec"]["model"]["encode"]["depth"]
+    assert shallow.config["components"]["tok2vec"]["model"]["encode"]["depth"] == depth - 1
+
+    def params(nlp):
+        model = nlp.get_pipe("tok2vec").model
+        return [node.get_param(n) for node in model.walk(order="dfs_pre") for n in node.param_names if node.has_param(n)]
+
+    kept, before = params(shallow), params(deep)
+    assert len(before) - len(kept) == 4  # one block: its maxout W, b and layernorm G, b
+    assert all(np.array_equal(a, b) for a, b in zip(kept, before))
+    assert shallow.get_pipe("ner").labels == deep.get_pipe("ner").labels
+    text = "区委书记张三到某某公司调研。"
+    doc = shallow(text)
+    assert len(doc) == len(text) and all(e.label_ in deep.get_pipe("ner").labels for e in doc.ents)
