@@ -1,5 +1,6 @@
-"""Stage 2 of `kg train`: the public-data NER (stage 1, kg/training/ner.py) fine-tuned on the
-annotated news articles, with public and silver sentences mixed into every epoch.
+"""Stages 2 and 3 of `kg train`: the public-data NER (stage 1, kg/training/ner.py) fine-tuned on
+the annotated news articles, with public and silver sentences mixed into every epoch; then again,
+one CNN block shallower (drop_last_block).
 
 In-domain gold is small (tens of articles) and public data is large, so each epoch repeats the
 gold `gold_repeat` times and draws a fresh sample of the public pools (CLUENER, Resume, DuIE
@@ -128,8 +129,9 @@ def score_articles(nlp: Language, articles: list[Path], gold_dir: Path,
 def train(shared: Path, work: Path, model_out: Path, base: Path | None = None, mix: Mix = Mix(),
           log: Callable[[str], None] = print) -> Path:
     """`kg train` for the NER: stage 1 on public data (skipped when `base` is given), LAC silver
-    labels (cached in `work`), stage 2 on the training part of shared/news plus the sample articles.
-    The evaluation part of the split is never read."""
+    labels (cached in `work`), stage 2 on the training part of shared/news plus the sample articles,
+    stage 3 the same on the stage-2 model less its last CNN block. The evaluation part of the split
+    is never read."""
     import shutil
 
     datasets = shared / "datasets"
