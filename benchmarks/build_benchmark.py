@@ -142,8 +142,9 @@ def commit() -> str | None:
         return None
 
 
-def measure(articles: list[str], jobs: int) -> dict:
-    """One round: kg with one process, jieba.posseg, kg with `jobs` processes (each its own process)."""
+def measure(articles: list[str], jobs: int, tag: dict) -> dict:
+    """One round: kg with one process, jieba.posseg, kg with `jobs` processes (each its own process);
+    `tag` (the run and the round) goes into the row."""
     n = sum(map(len, articles))
     one = in_process(run_kg, articles, 1)
     print(kg_line(one))
@@ -152,7 +153,7 @@ def measure(articles: list[str], jobs: int) -> dict:
           f"{ref['chars_per_cpu_s']:,.0f} chars/CPU s), peak RSS {ref['peak_mb']:,.0f} MB")
     row = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": commit(), "ner": ner_dims(),
            "chars": n, "articles": len(articles), "cores": mp.cpu_count(), "machine": platform.machine(), "kg": one,
-           "posseg": ref, "ratio": one["extract_chars_per_s"] / ref["chars_per_s"],
+           **tag, "posseg": ref, "ratio": one["extract_chars_per_s"] / ref["chars_per_s"],
            "ratio_cpu": one["extract_chars_per_cpu_s"] / ref["chars_per_cpu_s"]}
     print(f"ratio kg extraction / jieba.posseg, one process each: {row['ratio']:.2f} by wall time, "
           f"{row['ratio_cpu']:.2f} by CPU time")
@@ -180,7 +181,11 @@ def main() -> None:
     args = ap.parse_args()
     articles = corpus(args.datasets, args.chars)
     print(f"text: {sum(map(len, articles)):,} chars in {len(articles)} articles")
-    rows = [measure(articles, args.jobs) for _ in range(args.repeat)]
+    if args.repeat < 1:
+        ap.error("--repeat must be 1 or more")
+    run = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    rows = [measure(articles, args.jobs, {"run": run, "round": i + 1, "rounds": args.repeat})
+            for i in range(args.repeat)]
     print(f"results appended to {RESULTS}")
     if len(rows) > 1:
         for key in ("ratio", "speedup"):

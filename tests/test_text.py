@@ -61,6 +61,18 @@ def test_ner_cnn_predicts_the_same_numbers_through_the_fast_forwards():
     theirs = [d.tensor for d in plain.get_pipe("tok2vec").pipe(plain.make_doc(t) for t in texts)]
     for text, a, b in zip(texts, ours, theirs):
         assert a.shape == b.shape and np.array_equal(a, b), text
+    # one doc a batch, from a character to a few hundred, few distinct ones or many: BLAS takes
+    # other kernels for products of few rows
+    long = CORPUS_FILES[1].read_text("utf-8")
+    alone = ["哈", "哈哈哈", "哈 哈", "区区区区长长", "xxxxx", "——", "2020", "……" * 40, "哈" * 300]
+    alone += [long[:n] for n in (5, 20, 63, 64, 65, 100, 200, 400)] + ["区委书记" * n for n in (10, 16, 17, 40)]
+    for text in alone:
+        a = fast.get_pipe("tok2vec")(fast.make_doc(text)).tensor
+        b = plain.get_pipe("tok2vec")(plain.make_doc(text)).tensor
+        assert np.array_equal(a, b), text
+    assert inference.speed_up(fast.get_pipe("tok2vec").model) == 0  # wrapped once only
+    # nothing of ours is saved with the model
+    assert fast.get_pipe("tok2vec").model.to_bytes() == plain.get_pipe("tok2vec").model.to_bytes()
     grads = []
     for nlp in (fast, plain):  # the training path, without dropout's randomness: same gradients
         model = nlp.get_pipe("tok2vec").model

@@ -1,14 +1,15 @@
 """Prediction-only forwards for the thinc layers of kg_ner's CNN: the same numbers, less work.
 
 thinc's layers compute, in prediction too, what only training needs: Maxout keeps the argmax
-of every unit for its backward pass (its Cython loop is a quarter of the CNN's time, beside
-the matrix products), LayerNorm takes each row's mean twice, and the embedding mixes the same
-hash-embedded character again at each of its occurrences. `speed_up` replaces the forward of
-those layers in a loaded model; `is_train=True` still runs thinc's own, and each result is the
-same array, bit for bit (tests/test_text.py), so the entities are the same.
+of every unit for its backward pass (its Cython loop took 0.58 of the CNN's 2.4 CPU s on
+stage_benchmark's text, beside the matrix products), LayerNorm takes each row's mean twice, and
+the embedding mixes the same hash-embedded character again at each of its occurrences.
+`speed_up` wraps the forward of those layers in a loaded model: training (`is_train=True`) runs
+thinc's own and empties the wrapper's memory, so weights updated in place are never read stale.
 
-Only for a model that is loaded to predict: the cached weight layouts would go stale if an
-optimizer updated the weights in place.
+The same numbers, bit for bit (tests/test_text.py), as long as BLAS multiplies with the same
+kernel: OpenBLAS picks others for products of a few rows, so below `MIN_ROWS` rows (a short
+batch, or a batch of few distinct characters) thinc's own forward runs.
 """
 from __future__ import annotations
 
@@ -20,40 +21,52 @@ import numpy as np
 from thinc.api import Model, Ragged
 
 Forward = Callable[[Model, Any, bool], tuple[Any, Callable]]
+MIN_ROWS = 64
+MAX_BUFFER_ROWS = 1 << 16  # a product buffer kept per thread is at most 64k rows (~75 MB at 288 columns)
 
 
 def speed_up(model: Model) -> int:
-    """Replace the forward of every Maxout and LayerNorm layer and of spaCy's MultiHashEmbed
-    chain in `model`; returns how many layers were changed."""
+    """Wrap the forward of every Maxout and LayerNorm layer and of spaCy's MultiHashEmbed chain
+    in `model`; returns how many layers were wrapped (none the second time)."""
     changed = 0
     for node in model.walk():
         fast = _FAST.get(node.name) or (_embed if _is_embed(node) else None)
-        if fast is not None and node._func is not fast:
-            node.attrs["kg_train_forward"] = node._func
-            node._func = fast
+        if fast is not None and not getattr(node._func, "kg_fast", False):
+            node._func = _wrap(fast, node._func)
             changed += 1
     return changed
+
+
+def _wrap(fast: Callable, thinc_forward: Forward) -> Forward:
+    memory: dict[str, Any] = {}  # in the closure, not in model.attrs: to_bytes would save it
+
+    def forward(model: Model, X: Any, is_train: bool) -> tuple[Any, Callable]:
+        if is_train:
+            memory.clear()
+            return thinc_forward(model, X, is_train)
+        return fast(model, X, memory, thinc_forward)
+
+    forward.kg_fast = True  # type: ignore[attr-defined]
+    return forward
 
 
 def _no_backprop(_: Any) -> Any:
     raise RuntimeError("a prediction-only forward has no backward pass")
 
 
-def _maxout(model: Model, X: Any, is_train: bool) -> tuple[Any, Callable]:
+def _maxout(model: Model, X: Any, memory: dict, thinc_forward: Forward) -> tuple[Any, Callable]:
     """Maxout with its weights ordered piece by piece: the maximum of nP contiguous blocks
     of one matrix product, without the argmax."""
-    if is_train:
-        return model.attrs["kg_train_forward"](model, X, is_train)
-    W: Any = model.get_param("W")
-    b: Any = model.get_param("b")
-    cached: Any = model.attrs.get("kg_pieces")
-    if cached is None or cached[0] is not W:
+    if X.shape[0] < MIN_ROWS:
+        return thinc_forward(model, X, False)
+    if "pieces" not in memory:
+        W: Any = model.get_param("W")
+        b: Any = model.get_param("b")
         nO, nP, nI = W.shape
-        cached = (W, np.ascontiguousarray(W.transpose(1, 0, 2).reshape(nP * nO, nI)),
-                  np.ascontiguousarray(b.reshape(nO, nP).T.reshape(-1)), nO, nP)
-        model.attrs["kg_pieces"] = cached
-    _, Wp, bp, nO, nP = cached
-    Y: Any = model.ops.gemm(X, Wp, trans2=True, out=_scratch(model.id, X.shape[0], Wp.shape[0]))
+        memory["pieces"] = (np.ascontiguousarray(W.transpose(1, 0, 2).reshape(nP * nO, nI)),
+                            np.ascontiguousarray(b.reshape(nO, nP).T.reshape(-1)), nO, nP)
+    Wp, bp, nO, nP = memory["pieces"]
+    Y: Any = model.ops.gemm(X, Wp, trans2=True, out=_buffer(X.shape[0], Wp.shape[0]))
     best = Y[:, :nO] + bp[:nO]
     for p in range(1, nP):
         piece = Y[:, p * nO:(p + 1) * nO]
@@ -65,22 +78,21 @@ def _maxout(model: Model, X: Any, is_train: bool) -> tuple[Any, Callable]:
 _LOCAL = threading.local()
 
 
-def _scratch(key: int, rows: int, cols: int) -> Any:
-    """A buffer for a layer's matrix product, kept across calls (per thread): a fresh one
-    (~10 MB a batch) is often new pages from the kernel: on the benchmark's first pass, 49k page
-    faults and 0.28 s of system time in the CNN, 35k and 0.17 s with these buffers."""
+def _buffer(rows: int, cols: int) -> Any:
+    """Room for a product that is read only until its layer returns, kept per thread and width:
+    a fresh array of this size (~10 MB a batch) is often new pages from the kernel."""
+    if rows > MAX_BUFFER_ROWS:
+        return np.empty((rows, cols), np.float32)
     buffers = _LOCAL.__dict__.setdefault("buffers", {})
-    buf = buffers.get(key)
-    if buf is None or buf.shape[0] < rows or buf.shape[1] != cols:
-        buf = buffers[key] = np.empty((rows, cols), np.float32)
+    buf = buffers.get(cols)
+    if buf is None or buf.shape[0] < rows:
+        buf = buffers[cols] = np.empty((max(rows, MIN_ROWS), cols), np.float32)
     return buf[:rows]
 
 
-def _layernorm(model: Model, X: Any, is_train: bool) -> tuple[Any, Callable]:
+def _layernorm(model: Model, X: Any, memory: dict, thinc_forward: Forward) -> tuple[Any, Callable]:
     """thinc's LayerNorm arithmetic (numpy's mean and var, operation for operation), with the
-    centred rows computed once."""
-    if is_train:
-        return model.attrs["kg_train_forward"](model, X, is_train)
+    centred rows computed once and updated in place."""
     n = X.shape[1]
     mu = X.sum(axis=1, keepdims=True)
     mu /= n
@@ -88,7 +100,7 @@ def _layernorm(model: Model, X: Any, is_train: bool) -> tuple[Any, Callable]:
     var = np.multiply(centred, centred).sum(axis=1, keepdims=True)
     var /= n
     var += 1e-08
-    centred *= var ** (-1.0 / 2.0)  # in place from here: the same values, no new arrays
+    centred *= var ** (-1.0 / 2.0)
     centred *= model.get_param("G")
     centred += model.get_param("b")
     return centred, _no_backprop
@@ -101,18 +113,18 @@ def _is_embed(node: Model) -> bool:
             and names[0] == "extract_features" and names[1] == "list2ragged" and names[4] == "ragged2list")
 
 
-def _embed(model: Model, docs: list, is_train: bool) -> tuple[Any, Callable]:
+def _embed(model: Model, docs: list, memory: dict, thinc_forward: Forward) -> tuple[Any, Callable]:
     """Each distinct character's vector computed once a batch: it depends only on the
     character's features (NORM, SHAPE...), not on where it occurs."""
-    if is_train:
-        return model.attrs["kg_train_forward"](model, docs, is_train)
     features, embed, mix = model.layers[0], model.layers[2], model.layers[3]
     ids, _ = features(docs, False)
     lengths = [len(a) for a in ids]
-    if not ids or sum(lengths) == 0:
-        return model.attrs["kg_train_forward"](model, docs, is_train)
+    if sum(lengths) < MIN_ROWS:
+        return thinc_forward(model, docs, False)
     keys = np.concatenate(ids)
     first, where = _distinct_rows(keys)
+    if len(first) < MIN_ROWS:
+        return thinc_forward(model, docs, False)
     distinct = keys[first]
     vectors, _ = mix(embed(Ragged(distinct, model.ops.asarray1i([len(distinct)])), False)[0], False)
     rows = vectors.dataXd[where]
@@ -121,7 +133,7 @@ def _embed(model: Model, docs: list, is_train: bool) -> tuple[Any, Callable]:
 
 def _distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Index of one occurrence of each distinct row, and each row's distinct index: columns
-    coded one at a time (1-D sorts; np.unique(axis=0) sorts whole rows, 10x slower)."""
+    coded one at a time (1-D sorts; np.unique(axis=0) sorts whole rows as records)."""
     code = np.zeros(len(keys), np.int64)
     for column in keys.T:  # codes stay below len(keys): their products below 2**63
         values, inverse = np.unique(column, return_inverse=True)
@@ -130,4 +142,4 @@ def _distinct_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return first, code
 
 
-_FAST: dict[str, Forward] = {"maxout": _maxout, "layernorm": _layernorm}
+_FAST: dict[str, Callable] = {"maxout": _maxout, "layernorm": _layernorm}

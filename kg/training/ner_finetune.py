@@ -178,7 +178,10 @@ def drop_last_block(model: Path, out: Path) -> Path:
         return [(node, name) for node in tok2vec.walk(order="dfs_pre") for name in node.param_names
                 if node.has_param(name)]
 
-    for (node, name), (old, old_name) in zip(params(shallow), params(deep)):  # the last block is left out
+    kept, before = params(shallow), params(deep)
+    if len(before) - len(kept) != 4:  # the last block's maxout W, b and layernorm G, b
+        raise ValueError(f"{model}: unexpected tok2vec layout ({len(before)} parameters, {len(kept)} kept)")
+    for (node, name), (old, old_name) in zip(kept, before):
         if name != old_name or node.get_param(name).shape != old.get_param(old_name).shape:
             raise ValueError(f"{model}: unexpected tok2vec layout at {node.name}.{name}")
         node.set_param(name, old.get_param(old_name).copy())
