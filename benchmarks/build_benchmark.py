@@ -1,7 +1,7 @@
 """Speed and memory of `kg build` on ~1 MB of news text, beside jieba.posseg on the same text,
 and the speed-up of `--jobs N` extraction processes over one.
 
-    python benchmarks/build_benchmark.py [--datasets ../shared/datasets] [--chars 1000000] [--jobs 2]
+    python benchmarks/build_benchmark.py [--datasets ../shared/datasets] [--chars 1000000] [--jobs 2] [--repeat 3]
 
 The text is CLUENER2020 train sentences, packed into articles of ~10,000 characters.
 Each system runs in its own fresh process so peak memory (max RSS) is its own: kg with one
@@ -17,6 +17,7 @@ import json
 import multiprocessing as mp
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -141,38 +142,57 @@ def commit() -> str | None:
         return None
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--datasets", type=Path, default=HERE.parents[1] / "shared" / "datasets")
-    ap.add_argument("--chars", type=int, default=1_000_000)
-    ap.add_argument("--jobs", type=int, default=2, help="extraction processes to compare with one (default: 2)")
-    args = ap.parse_args()
-    articles = corpus(args.datasets, args.chars)
+def measure(articles: list[str], jobs: int, tag: dict) -> dict:
+    """One round: kg with one process, jieba.posseg, kg with `jobs` processes (each its own process);
+    `tag` (the run and the round) goes into the row."""
     n = sum(map(len, articles))
-    print(f"text: {n:,} chars in {len(articles)} articles")
     one = in_process(run_kg, articles, 1)
     print(kg_line(one))
     ref = in_process(run_posseg, articles)
     print(f"jieba.posseg: {ref['chars_per_s']:,.0f} chars/s ({ref['seconds']:.1f} s wall, {ref['cpu_s']:.1f} CPU s: "
           f"{ref['chars_per_cpu_s']:,.0f} chars/CPU s), peak RSS {ref['peak_mb']:,.0f} MB")
-    row = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": commit(), "ner": ner_dims(), "chars": n,
-           "articles": len(articles), "cores": mp.cpu_count(), "machine": platform.machine(), "kg": one,
-           "posseg": ref, "ratio": one["extract_chars_per_s"] / ref["chars_per_s"],
+    row = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": commit(), "ner": ner_dims(),
+           "chars": n, "articles": len(articles), "cores": mp.cpu_count(), "machine": platform.machine(), "kg": one,
+           **tag, "posseg": ref, "ratio": one["extract_chars_per_s"] / ref["chars_per_s"],
            "ratio_cpu": one["extract_chars_per_cpu_s"] / ref["chars_per_cpu_s"]}
     print(f"ratio kg extraction / jieba.posseg, one process each: {row['ratio']:.2f} by wall time, "
           f"{row['ratio_cpu']:.2f} by CPU time")
-    if args.jobs > 1:
-        many = in_process(run_kg, articles, args.jobs)
+    if jobs > 1:
+        many = in_process(run_kg, articles, jobs)
         print(kg_line(many))
         row.update(kg_jobs=many, speedup=one["extract_s"] / many["extract_s"],
                    cpu_overhead=many["extract_cpu_s"] / one["extract_cpu_s"])
-        print(f"--jobs {args.jobs} extraction speed-up over one process: {row['speedup']:.2f}x by wall time; "
+        print(f"--jobs {jobs} extraction speed-up over one process: {row['speedup']:.2f}x by wall time; "
               f"CPU seconds {row['cpu_overhead']:.2f}x those of one process (worker start-up); "
               f"same output: {(many['entities'], many['relations']) == (one['entities'], one['relations'])}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     with RESULTS.open("a", encoding="utf-8") as f:
         f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", type=Path, default=HERE.parents[1] / "shared" / "datasets")
+    ap.add_argument("--chars", type=int, default=1_000_000)
+    ap.add_argument("--jobs", type=int, default=2, help="extraction processes to compare with one (default: 2)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds (a shared VM's speed drifts by 10-20 %% between runs: report the median)")
+    args = ap.parse_args()
+    articles = corpus(args.datasets, args.chars)
+    print(f"text: {sum(map(len, articles)):,} chars in {len(articles)} articles")
+    if args.repeat < 1:
+        ap.error("--repeat must be 1 or more")
+    run = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    rows = [measure(articles, args.jobs, {"run": run, "round": i + 1, "rounds": args.repeat})
+            for i in range(args.repeat)]
     print(f"results appended to {RESULTS}")
+    if len(rows) > 1:
+        for key in ("ratio", "speedup"):
+            values = [r[key] for r in rows if key in r]
+            if values:
+                print(f"{key} over {len(values)} rounds: median {statistics.median(values):.2f} "
+                      f"(min {min(values):.2f}, max {max(values):.2f})")
     sys.stdout.flush()
 
 

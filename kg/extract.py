@@ -27,13 +27,19 @@ class Sentences:
         text = doc_text(doc)  # Span.text joins the span's tokens again: slice the text instead
         self.bounds = [(s.start_char, s.end_char, text[s.start_char:s.end_char].strip()) for s in doc.sents]
         self.starts = [b[0] for b in self.bounds]
+        self.made: dict[int, Evidence] = {}  # by sentence number: every mention of a sentence shares it
 
     def evidence(self, start: int) -> Evidence:
         i = bisect_right(self.starts, start) - 1
-        if i < 0:
-            return Evidence(self.article.doc_id, "", -1, 0, 0)
-        s, e, text = self.bounds[i]
-        return Evidence(self.article.doc_id, text, i, *self.article.source_span(s, e))
+        ev = self.made.get(i)
+        if ev is None:
+            if i < 0:
+                ev = Evidence(self.article.doc_id, "", -1, 0, 0)
+            else:
+                s, e, text = self.bounds[i]
+                ev = Evidence(self.article.doc_id, text, i, *self.article.source_span(s, e))
+            self.made[i] = ev
+        return ev
 
 
 def extract(doc: Doc, article: Article, schema: Schema | None = None) -> Extraction:
@@ -44,9 +50,15 @@ def extract(doc: Doc, article: Article, schema: Schema | None = None) -> Extract
     spans: list[Span] = list(doc.ents) + list(doc.spans.get(NESTED_KEY, []))
     # kb_id_ names the component that found a span (suffix, lexicon, ner, title…); owners and
     # places inside names come from kg_relations
-    mentions = [Mention(s.text, schema.check_type(s.label_, f"{article.doc_id}: span {s.text!r}: "),
-                        s.start_char, s.end_char, s.kb_id_ or "name structure", sents.evidence(s.start_char))
-                for s in spans]
+    mentions = []
+    checked: set[str] = set()  # each label once
+    for s in spans:
+        start, end, label = s.start_char, s.end_char, s.label_
+        surface = text[start:end]  # = s.text, which joins the span's tokens again
+        if label not in checked:
+            schema.check_type(label, f"{article.doc_id}: span {surface!r}: ")
+            checked.add(label)
+        mentions.append(Mention(surface, label, start, end, s.kb_id_ or "name structure", sents.evidence(start)))
     for name in article.reporters:  # bylines name people even where the text layout hides them
         pos = max(text.find(name), 0)
         mentions.append(Mention(name, Names.Person, pos, pos + len(name), "byline", sents.evidence(pos)))

@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from functools import lru_cache
 
 from kg import lexicon
 from kg.types import Entity, Mention
 from kg.vocab import Names
 
+SPACE = re.compile(r"\s+")
 # when a name's mentions vote equally for two types, the more specific wins; a type of the
 # ontology not listed here comes after these
 TYPE_PREFERENCE = (Names.Person, Names.Project, Names.Enterprise, Names.Organization, Names.District)
@@ -25,9 +27,15 @@ def _preference(etype: str) -> int:
     return TYPE_PREFERENCE.index(etype) if etype in TYPE_PREFERENCE else len(TYPE_PREFERENCE)
 
 
+@lru_cache(maxsize=1 << 16)  # a name is normalised again in every stage that compares names
 def norm(s: str) -> str:
     """The scorer's identity of a name: NFKC, no whitespace."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s or ""))
+    return SPACE.sub("", unicodedata.normalize("NFKC", s or ""))
+
+
+def _top(counter: Counter) -> str:
+    """`counter.most_common(1)[0][0]` (the first of the commonest, in insertion order) without its heap."""
+    return max(counter, key=counter.__getitem__)
 
 
 def canonical_project(name: str) -> str:
@@ -49,6 +57,8 @@ class Resolver:
     def __init__(self, text: str, mentions: list[Mention]):
         self.text = text
         self.lex = lexicon.load()
+        # the suffix lists are tuples (longest first, for endswith): one set for `_drop`'s lookups
+        self.generic = frozenset(self.lex.zone_suffixes + self.lex.project_suffixes + self.lex.org_suffixes)
         self.parent: dict[str, str] = {}           # union-find over normalised forms
         self.surface: dict[str, Counter] = defaultdict(Counter)
         self.types: dict[str, Counter] = defaultdict(Counter)
@@ -99,7 +109,7 @@ class Resolver:
                 short = self.add_form(inner, key)
                 self.union(short, key)
             elif self.lex.divisions.get(inner) is None and not re.search(r"\d", inner) and not (
-                    norm(inner) in self.types and self.types[norm(inner)].most_common(1)[0][0] == Names.District):
+                    norm(inner) in self.types and _top(self.types[norm(inner)]) == Names.District):
                 # 桂林（灵川）…: a place in brackets is where, not another name
                 full = self.add_form(m.text + par.group(0), key)
                 self.union(key, full)
@@ -108,20 +118,30 @@ class Resolver:
 
     def _link_projects(self) -> None:
         for key in list(self.parent):
-            if self.types[key].most_common(1)[0][0] != Names.Project:
+            if _top(self.types[key]) != Names.Project:
                 continue
             base = canonical_project(key)
             if base != key:
                 self.union(self.add_form(base, key), key)
 
     def _link_districts(self) -> None:
-        districts = [k for k in self.parent if self.types[k].most_common(1)[0][0] == Names.District]
+        districts = [k for k in self.parent if _top(self.types[k]) == Names.District]
+        order = {d: i for i, d in enumerate(districts)}
+        division = {d: self.lex.divisions.get(d) for d in districts}
+        same_division: dict[lexicon.Division | None, list[str]] = defaultdict(list)
+        for d, div in division.items():
+            if div is not None:
+                same_division[div].append(d)
         for k in districts:
-            longer = [d for d in districts if d != k and d.endswith(k)]
-            if len(longer) >= 1 and any(k.endswith(z) for z in self.lex.zone_suffixes) and k not in self.lex.divisions:
-                # 新区 -> 西海岸新区: prefer the shortest longer form (青岛西海岸新区 links below)
-                self.union(min(longer, key=len), k)
-            for d in districts:
+            if k.endswith(self.lex.zone_suffixes) and k not in self.lex.divisions:
+                longer = [d for d in districts if d != k and d.endswith(k)]
+                if longer:  # 新区 -> 西海岸新区: prefer the shortest longer form (青岛西海岸新区 links below)
+                    self.union(min(longer, key=len), k)
+            # only a form that starts or ends k, or names its division, links below (in the same order
+            # as a scan of all the districts: the unions' order decides the names)
+            related = {k[:i] for i in range(len(k) + 1)} | {k[i:] for i in range(len(k) + 1)}
+            related = {d for d in related if d in order} | set(same_division.get(division[k], ()))
+            for d in sorted(related, key=order.__getitem__):
                 if d != k and k.endswith(d) and k[: len(k) - len(d)] in self.lex.divisions:
                     self.union(d, k)  # 青岛西海岸新区 -> 西海岸新区
                 if d != k and k[len(d):] in ("县", "区", "市", "镇", "乡") and k.startswith(d) and len(d) >= 2 \
@@ -147,8 +167,8 @@ class Resolver:
             for k in keys:
                 types.update(self.types[k])
             etype = min(types, key=lambda t: (-types[t], _preference(t), t))
-            forms = {self.surface[k].most_common(1)[0][0]: k for k in keys}
-            name = self.surface[root].most_common(1)[0][0]
+            forms = {_top(self.surface[k]): k for k in keys}
+            name = _top(self.surface[root])
             if etype == Names.Project:
                 name = min(forms, key=lambda f: (len(norm(f)), f))
             if etype in (Names.Organization, Names.Enterprise) and len(keys) > 1:
@@ -169,8 +189,7 @@ class Resolver:
     def _drop(self, name: str, etype: str) -> bool:
         """Generic words are not entities: a bare 新区, 项目, 商会."""
         key = norm(name)
-        return len(key) < 2 or key in self.lex.zone_suffixes or key in self.lex.project_suffixes \
-            or key in self.lex.org_suffixes
+        return len(key) < 2 or key in self.generic
 
     def name_of(self, surface: str) -> str | None:
         key = norm(surface)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -33,7 +33,7 @@ HAN = r"\u4e00-\u9fff"
 RULES_KEY = "kg_rules"
 
 STOP_FLAGS = ("p", "c", "u", "d", "r", "t", "f", "y", "e", "o", "x", "w", "z", "ad", "i")  # jieba POS that end a name
-GENERIC_TAIL = r"(建设|布局|部署|发展|水平|精神|格局|特色化|体系|机制|模式|方法|清单|工作)$|^(深化|推进|加快|全面|准确|紧紧)"
+GENERIC_TAIL = re.compile(r"(建设|布局|部署|发展|水平|精神|格局|特色化|体系|机制|模式|方法|清单|工作)$|^(深化|推进|加快|全面|准确|紧紧)")
 COUNT_AFTER = re.compile(r"(?:共|合计|总计)?[\d一二三四五六七八九十百]+(?:个|项|批)")
 DIVISION_END = re.compile("管理区|[市县镇乡村州盟旗]")
 RELATIVE = ("区", "市", "县", "省", "镇", "乡", "州", "旗")  # a level standing for "this …" (县委 = this county's)
@@ -46,12 +46,13 @@ COMPANY_LIST = re.compile(r"((?:[^、，,。；;：:\s“”]{2,12}、)+[^、，
 CITY_ZONES = ("科技城", "科学城")  # a zone (District) or, being built, a Project (ANNOTATION.md)
 LIST_ITEM_HEAD = re.compile(f"(?<=[、：:])[{HAN}]{{1,3}}$")  # the start of a list item, up to three characters short
 TIME_WORD = re.compile(r"[年月日天时期前后今来代初末底夜晨春夏秋冬]$|^(?:目前|当前|现在|近日|近期|此前|过去|未来|同时|此时)$")
-CAPACITY = r"万?(?:吨|千瓦|兆瓦|台|套|平方米|立方米|亩|件|辆)"
+CAPACITY = re.compile(r"万?(?:吨|千瓦|兆瓦|台|套|平方米|立方米|亩|件|辆)")
 # a list of projects: 甲、乙和丙等(3个)(重点)项目; 项目12项，具体为：甲、乙、丙。
 _ITEM = r"[^、，,。；;：:\s“”]{2,30}"
 PROJECT_LISTS = (re.compile(rf"((?:{_ITEM}、)+{_ITEM}(?:和{_ITEM})?)等(?:\d+|[一二三四五六七八九十]+)?[个批]?(?:重点|重大|重特大)?项目"),
                  re.compile(rf"项目[^。；：:]{{0,12}}[：:]((?:{_ITEM}、)+{_ITEM})(?=[。；])"))
 PROJECT_PEERS = re.compile(rf"((?:{_ITEM}、)+{_ITEM})")  # a list of which two items or more end like projects
+LIST_STRETCH = re.compile(r"[^，,。；;：:\s“”]+")  # no list item crosses these characters
 BODY_PAIR = re.compile(r"委(?=[区市县省镇乡州旗]?(?:人民)?(?:政府|人大|政协)$)")
 # a news outlet in a source line, a dateline or a byline: 来源：某某网, 某某日报讯, 某某报记者
 OUTLET_END = r"(?:新闻网|日报|晚报|在线|客户端|新闻|电视台|报|网|app|APP)"  # longer first: 某某新闻网
@@ -61,6 +62,57 @@ OUTLET_RES = (re.compile(rf"来源[：:]\s*([{HAN}A-Za-z0-9·]{{1,10}}?{OUTLET_E
 OUTLET_NAME_END = ("新闻网", "日报", "晚报", "电视台", "报社")  # endings only an outlet has
 NAME_TAGS = ("ns", "nr", "nz", "n", "nt", "j")
 PUNCT_END = set("，。；：！？、,.;:!?）)”\n ")
+# compiled once: the rules and filters try these tens of thousands of times on 100k characters
+NAME_CHAR = re.compile(rf"[{HAN}A-Za-z0-9（）()“”·]")  # what left_extend walks left over
+NAME_LAST = re.compile(rf"[{HAN}A-Za-z0-9）)”]")  # a name's last character, before its suffix
+ORDINAL = re.compile(r"第[\d一二三四五六七八九十百]+[届次期批]")
+COUNT_WORD = re.compile(r"\d+[个大项家所条批类]?|[一二三四五六七八九十百千万两几多]+[个大项家所条批类]")
+AMOUNT = re.compile(r"[\d.]*[十百千万亿]*[美欧日港]?元")
+NUMBER = re.compile(r"[\d.]+")
+NUMERAL = re.compile(r"[\d一二三四五六七八九十]")
+NUMERAL_WORD = re.compile(r"[\d一二三四五六七八九十百千万亿]+[座个批家所]?")
+RELATIVE_HEAD = re.compile(r"^[区市县镇乡省]")
+SPECIFIC_MARK = re.compile(r"[“”《》A-Za-z]")
+SPACE = re.compile(r"\s")
+PLACE_IN_NAME = re.compile(rf"[{HAN}]{{0,8}}?(?:集团|公司|总部|研究院|设计院|银行)")
+NER_PLURAL = re.compile(r"(企业|家|等|个|强)$|\d+家")
+PERSON_CHARS = re.compile(f"[{HAN}·]+")
+NOT_PERSON_END = re.compile(r"[化性率区省市县]$")
+JOINED = re.compile(r"[和与及、]")
+COMPANY_END = re.compile(r"(公司|集团|银行)$")
+POSSEG_CHAR = re.compile("[\u4E00-\u9FD5a-zA-Z0-9+#&._]")  # jieba.posseg cuts each run of these on its own
+
+
+def _list_stretches(text: str) -> list[tuple[int, int]]:
+    """The stretches of text between separators that hold a 、: where a list's items can be."""
+    return [(m.start(), m.end()) for m in LIST_STRETCH.finditer(text) if "、" in m.group()]
+
+
+def _runs(text: str, lo: int, hi: int, start: int, end: int) -> tuple[int, int]:
+    """text[lo:hi] narrowed to the runs of posseg's word characters that hold start and end:
+    posseg cuts each run on its own, so they have the same words cut alone (a shorter window,
+    often one already cut: 其中，北京 and 北京)."""
+    if POSSEG_CHAR.match(text, start):
+        while start > lo and POSSEG_CHAR.match(text, start - 1):
+            start -= 1
+        lo = start
+    if POSSEG_CHAR.match(text, end - 1):
+        while end < hi and POSSEG_CHAR.match(text, end):
+            end += 1
+        hi = end
+    return lo, hi
+
+
+def _in_lists(pattern: re.Pattern, text: str, lists: list[tuple[int, int]], reach: int = 0) -> Iterator[re.Match]:
+    """`pattern.finditer(text)` for a list pattern whose matches start in one of `lists` and end
+    at most `reach` characters past it: the rest of the text (most of it) is not scanned."""
+    pos = 0
+    for s, e in lists:
+        for m in pattern.finditer(text, max(pos, s), e + reach):
+            if m.start() >= e:
+                break
+            yield m
+            pos = m.end()
 
 
 @dataclass(frozen=True)
@@ -158,8 +210,8 @@ class EntityRules:
         suffixes |= {s: Names.Enterprise for s in lex.enterprise_suffixes}
         suffixes |= {s: Names.District for s in lex.zone_suffixes}
         self._suffix_type = suffixes
-        self._suffix_order = sorted(suffixes, key=len, reverse=True)
-        alts = "|".join(map(re.escape, self._suffix_order))
+        self._suffix_lens = sorted({len(x) for x in suffixes}, reverse=True)
+        alts = "|".join(map(re.escape, sorted(suffixes, key=len, reverse=True)))
         return re.compile(f"(?:{alts})")
 
     @cached_property
@@ -203,9 +255,9 @@ class EntityRules:
         return out
 
     def _on_word_bounds(self, text: str, start: int, end: int) -> bool:
-        lo = max(0, start - 4)
+        lo, hi = _runs(text, max(0, start - 4), min(len(text), end + 4), start, end)
         bounds, pos = {lo}, lo
-        for w in self._posseg.cut(text[lo:end + 4]):
+        for w in self._posseg.cut(text[lo:hi]):
             pos += len(w.word)
             bounds.add(pos)
         return start in bounds and end in bounds
@@ -216,7 +268,7 @@ class EntityRules:
         punctuation, a function word (jieba POS) or a phase marker ends it; then drop
         leading verbs (推动…, 擦亮…): a name does not start with one."""
         lo = end
-        while lo > 0 and end - lo < limit and re.match(rf"[{HAN}A-Za-z0-9（）()“”·]", text[lo - 1]):
+        while lo > 0 and end - lo < limit and NAME_CHAR.match(text, lo - 1):
             lo -= 1
         words = [(w.word, w.flag) for w in self._posseg.cut(text[lo:end])]
         if lo > 0 and end - lo >= limit and words:
@@ -263,7 +315,7 @@ class EntityRules:
                 continue
             if kept and self._post_end_re.search(word):
                 break  # 区委书记某某来到某某日报: a name never runs back over a post
-            if re.fullmatch(r"第[\d一二三四五六七八九十百]+[届次期批]", word):
+            if ORDINAL.fullmatch(word):
                 if i > 0 and words[i - 1][0] in ("区", "市", "省", "县", "镇"):
                     kept[:0] = [words[i - 1], (word, "n")]  # 区第三届人大…委员会
                 break
@@ -275,9 +327,9 @@ class EntityRules:
             if (word in self.words.governors or (word in self.lex.project_phase and word not in ("工程", "工程项目"))
                     or flag.startswith(STOP_FLAGS)
                     or word in self.words.measures
-                    or re.fullmatch(r"\d+[个大项家所条批类]?|[一二三四五六七八九十百千万两几多]+[个大项家所条批类]", word)
-                    or re.fullmatch(r"[\d.]*[十百千万亿]*[美欧日港]?元", word)):  # 投资30亿元设立…: an amount ends a name
-                if re.fullmatch(r"[\d.]+", word) and kept and re.match(CAPACITY, kept[0][0]):
+                    or COUNT_WORD.fullmatch(word)
+                    or AMOUNT.fullmatch(word)):  # 投资30亿元设立…: an amount ends a name
+                if NUMBER.fullmatch(word) and kept and CAPACITY.match(kept[0][0]):
                     kept.insert(0, (word, flag))  # 年产30万吨…: a capacity is part of a project's name
                     continue
                 break
@@ -285,13 +337,13 @@ class EntityRules:
         while kept and (kept[0][1] in ("v", "ad", "d", "vd") or kept[0][0] in self.words.leading_verbs) and kept[0][1] != "head":
             kept.pop(0)
         start = end - sum(len(w) for w, _ in kept)
-        while start < end and text[start] in "年月日层栋" and start > 0 and re.match(r"[\d一二三四五六七八九十]", text[start - 1]):
+        while start < end and text[start] in "年月日层栋" and start > 0 and NUMERAL.match(text, start - 1):
             start += 1  # 2023年某县产业园, 18日某某保税区, 9层办公楼: a date or count is no part of the name
             if text[start:start + 1] in self.words.governors:
                 start += 1  # 8月经某某: the date ran into a one-character governor (经, 在, 于)
         if text.startswith("访", start) and (start == 0 or text[start - 1] in "—-－ 　\n"):
             start += 1  # ——访某某: the interview marker
-        while start < end and re.match(r"[（）()”暨]", text[start]):
+        while start < end and text[start] in "（）()”暨":
             start += 1
         if company and text[start:start + 1] in ("和", "与", "及") and text.endswith(self.lex.enterprise_suffixes, 0, start):
             start += 1  # 甲有限公司和协…: jieba joined the conjunction to the next name's first character
@@ -303,9 +355,9 @@ class EntityRules:
         for m in self._suffix_re.finditer(text):
             s, e = m.start(), m.end()
             # the longest suffix that leaves a name in front: 国际旅游度假区 -> 国际旅游 + 度假区
-            s = next((e - len(x) for x in self._suffix_order if text.endswith(x, 0, e) and e - len(x) > 0
-                      and re.match(f"[{HAN}A-Za-z0-9）)”]", text[e - len(x) - 1])
-                      and (e - len(x) == s or len(x) < e - s)), s)
+            # (one suffix of each length can end at e: looked up by length, longest first)
+            s = next((e - n for n in self._suffix_lens if n <= e - s and e - n > 0
+                      and text[e - n:e] in self._suffix_type and NAME_LAST.match(text, e - n - 1)), s)
             suffix = text[s:e]
             title = self._title_re.match(text, s)
             if title and title.end() > e and not self._title_re.match(text, e):
@@ -337,7 +389,7 @@ class EntityRules:
                 continue
             if suffix in ("工委", "党工委") and len(prefix) > 2 and prefix.removesuffix("党").endswith(self.lex.zone_suffixes):
                 continue  # 某某新区党工委书记: the post goes to the zone (ANNOTATION.md), no body of its own
-            bare = re.sub(r"^[区市县镇乡省]", "", prefix)  # 县行政大楼: a relative marker names nothing
+            bare = RELATIVE_HEAD.sub("", prefix)  # 县行政大楼: a relative marker names nothing
             if label == Names.Project and (bare and self._generic(bare) or suffix not in self.words.buildings
                                            and suffix in self.words.needs_name and not self._specific(prefix) and not listed
                                            and not self._introduced(text, start, prefix, suffix)):
@@ -389,8 +441,12 @@ class EntityRules:
         with its own trailing 项目/工程 left on (the resolver keeps the short form too)."""
         out: list[Found] = []
         ending = self.lex.project_suffixes + ("建设",)
-        for pattern in (*PROJECT_LISTS, PROJECT_PEERS):
-            for m in pattern.finditer(text):
+        lists = _list_stretches(text)
+        named = [(s, e) for s, e in lists if "项目" in text[s:e]]  # 甲、乙等项目 is all in one stretch
+        for pattern, found in ((PROJECT_LISTS[0], _in_lists(PROJECT_LISTS[0], text, named)),
+                               (PROJECT_LISTS[1], PROJECT_LISTS[1].finditer(text)),
+                               (PROJECT_PEERS, _in_lists(PROJECT_PEERS, text, lists))):
+            for m in found:
                 pos, items = m.start(1), m.group(1).split("、")
                 peers = pattern is PROJECT_PEERS
                 if peers and sum(item.endswith(ending) for item in items) < 2:
@@ -425,7 +481,8 @@ class EntityRules:
         """Short names in a list of companies: 甲、乙等(一批)企业 / 巨头, or a list in which two
         items or more end like companies (甲集团、乙、丙有限公司) — brand names with no ending."""
         out: list[Found] = []
-        for m in COMPANY_LIST.finditer(text):
+        # the items are in one stretch; 等…企业 may run 13 characters past it
+        for m in _in_lists(COMPANY_LIST, text, _list_stretches(text), reach=13):
             items = m.group(1).split("、")
             firms = sum(item.endswith(self.lex.enterprise_suffixes) for item in items)
             if not (m.group(2) or firms >= 2):
@@ -487,9 +544,11 @@ class EntityRules:
         (改革局, 融合办) or ends a body word (财政局), not a common word (布局, 干部, 举办)."""
         if e - s > 1:
             return True
-        pos, prev = max(0, s - 6), None
         # look one character on (部 of 部署), unless a post title starts there (融合办主任)
         stop = e if self._title_re.match(text, e) else e + 1
+        # (what _runs leaves out before s is punctuation: no noun in front, as with nothing)
+        pos, stop = _runs(text, max(0, s - 6), stop, s, e)
+        prev = None
         for w in self._posseg.cut(text[pos:stop]):
             if pos <= s < pos + len(w.word):
                 if pos + len(w.word) != e:
@@ -509,12 +568,12 @@ class EntityRules:
 
     def _specific(self, prefix: str) -> bool:
         """A project called …项目 needs a name in front: a place, an organisation, a quote."""
-        return bool(re.search(r"[“”《》A-Za-z]", prefix)) or any(
+        return bool(SPECIFIC_MARK.search(prefix)) or any(
             w.flag in ("ns", "nr", "nt", "nz", "nrt", "j", "eng", "s") for w in self._posseg.cut(prefix))
 
     def _generic(self, prefix: str) -> bool:
         words = [w.word for w in self._posseg.cut(prefix)]
-        return all(w in self.words.generic or re.fullmatch(r"[\d一二三四五六七八九十百千万亿]+[座个批家所]?", w) for w in words)
+        return all(w in self.words.generic or NUMERAL_WORD.fullmatch(w) for w in words)
 
     def road_cands(self, text: str) -> list[Found]:
         """Numbered roads (某某二路, 某某东五路): projects where built (ANNOTATION.md, 隐珠二路)."""
@@ -631,7 +690,11 @@ def ner_rule() -> Rule:
     """The statistical NER's spans (kg_ner), and an upstream pipeline's doc.ents through
     the component's label_map; body or company by the name's ending."""
     def propose(r: EntityRules, doc: Doc) -> list[Found]:
-        out = [(s.start_char, s.end_char, r.retype(s.text, s.label_)) for s in doc.spans.get(NER_KEY, [])]
+        text = doc_text(doc)
+        out: list[Found] = []
+        for s in doc.spans.get(NER_KEY, []):
+            start, end = s.start_char, s.end_char
+            out.append((start, end, r.retype(text[start:end], s.label_)))  # (span.text builds it token by token)
         return out + [(e.start_char, e.end_char, r.label_map[e.label_]) for e in doc.ents if e.label_ in r.label_map]
     return propose
 
@@ -731,7 +794,7 @@ def speaker_rule() -> Rule:
 @registry.misc("kg.entities.filter.form.v1")
 def form_filter() -> Filter:
     """Two characters at least, no whitespace inside."""
-    return lambda r, text, c: c.end - c.start >= 2 and not re.search(r"\s", text[c.start:c.end])
+    return lambda r, text, c: c.end - c.start >= 2 and not SPACE.search(text, c.start, c.end)
 
 
 @registry.misc("kg.entities.filter.country_phrase.v1")
@@ -755,7 +818,7 @@ def place_in_name_filter() -> Filter:
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
         if c.label != Names.District or c.source not in ("lexicon", "ner"):
             return True
-        return not re.match(rf"[{HAN}]{{0,8}}?(?:集团|公司|总部|研究院|设计院|银行)", text[c.end:c.end + 14])
+        return not PLACE_IN_NAME.match(text[c.end:c.end + 14])
     return keep
 
 
@@ -765,7 +828,7 @@ def ner_plural_filter() -> Filter:
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
         return not (c.source == "ner" and c.label in (Names.Organization, Names.Enterprise) and (
-            len(name) > 25 or re.search(r"(企业|家|等|个|强)$|\d+家", name)))
+            len(name) > 25 or NER_PLURAL.search(name)))
     return keep
 
 
@@ -779,7 +842,7 @@ def ner_person_filter() -> Filter:
         name = text[c.start:c.end]
         tag = lexicon.dictionary_tag(name)
         return 2 <= len(name) <= 4 and (name[0] in r.lex.common_surnames or name[:2] in r.lex.surnames) \
-            and re.fullmatch(f"[{HAN}·]+", name) is not None and not re.search(r"[化性率区省市县]$", name) \
+            and PERSON_CHARS.fullmatch(name) is not None and not NOT_PERSON_END.search(name) \
             and (tag is None or tag.startswith("nr"))
     return keep
 
@@ -794,9 +857,9 @@ def ner_person_filter_v2() -> Filter:
             return True
         name = text[c.start:c.end]
         tag = lexicon.dictionary_tag(name)
-        if (tag is not None and not tag.startswith("nr")) or not re.fullmatch(f"[{HAN}·]+", name):
+        if (tag is not None and not tag.startswith("nr")) or not PERSON_CHARS.fullmatch(name):
             return False
-        chinese = 2 <= len(name) <= 4 and r.lex.is_surname_start(name) and not re.search(r"[化性率区省市县]$", name)
+        chinese = 2 <= len(name) <= 4 and r.lex.is_surname_start(name) and not NOT_PERSON_END.search(name)
         foreign = 2 <= len(name) <= 12 and set(name) <= r.words.transliteration
         return chinese or foreign
     return keep
@@ -808,7 +871,7 @@ def ner_phrase_filter() -> Filter:
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
         return c.source != "ner" or c.label == Names.Person or not (
-            re.search(GENERIC_TAIL, name) or re.search(r"[和与及、]", name))
+            GENERIC_TAIL.search(name) or JOINED.search(name))
     return keep
 
 
@@ -817,7 +880,7 @@ def ner_company_filter() -> Filter:
     """A bare company name from the NER must look like a name (京东方), not a phrase (高端科技)."""
     def keep(r: EntityRules, text: str, c: Cand) -> bool:
         name = text[c.start:c.end]
-        if c.source != "ner" or c.label != Names.Enterprise or re.search(r"(公司|集团|银行)$", name):
+        if c.source != "ner" or c.label != Names.Enterprise or COMPANY_END.search(name):
             return True
         words = list(r._posseg.cut(name))
         return r._specific(name) and not r._generic(name) and name not in r.lex.divisions \

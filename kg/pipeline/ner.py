@@ -18,6 +18,7 @@ from spacy.util import minibatch
 from thinc.api import use_ops
 from threadpoolctl import ThreadpoolController
 
+from kg.pipeline import inference
 from kg.pipeline.text import char_doc, doc_text
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "ner"
@@ -62,9 +63,14 @@ class StatisticalNER:
     def nlp(self) -> Language:
         """The trained model, loaded on first use (a saved pipeline's from_disk may replace the path).
         Its layers multiply through numpy's BLAS: on the tok2vec's matrices ~3x faster than thinc's
-        default blis, with the same entities (benchmarks/build_benchmark.py)."""
+        default blis, with the same entities (benchmarks/build_benchmark.py); its CNN predicts
+        through kg.pipeline.inference's forwards (the same numbers; tok2vec 2.4 -> 1.7 CPU s on
+        stage_benchmark's text)."""
         with use_ops("numpy", use_blis=False):
-            return spacy.load(self.path)
+            nlp = spacy.load(self.path)
+        if "tok2vec" in nlp.pipe_names:
+            inference.speed_up(nlp.get_pipe("tok2vec").model)  # type: ignore[attr-defined]
+        return nlp
 
     def to_disk(self, path: Path, *, exclude: Iterable[str] = ()) -> None:
         Path(path).mkdir(parents=True, exist_ok=True)

@@ -83,6 +83,10 @@ class ArticleContext:
     # (label, head key) -> its candidates in the order made: a rule asks per entity, and a scan
     # of all the article's candidates per entity grows with the square of the entities
     by_head: dict[tuple[str, str], list[Candidate]] = field(default_factory=dict)
+    # group key -> its mentions as (start, end, sentence number), and its specificity: nearest_place
+    # asks for each pair of an entity and a place
+    placed: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)
+    specific: dict[str, int] = field(default_factory=dict)
 
     @cached_property
     def sent_starts(self) -> list[int]:
@@ -94,7 +98,7 @@ class ArticleContext:
         heads, tails = SIGNATURES[label]
         if h.type not in heads or t.type not in tails:
             return None
-        if label == Names.locatedIn and h.forms & self.ext.lex.countries:  # a country lies in no district
+        if label == Names.locatedIn and not h.forms.isdisjoint(self.ext.lex.countries):  # a country lies in no district
             return None
         c = self.cands[label].get((h.key, t.key))
         if c is None:
@@ -143,15 +147,28 @@ class ArticleContext:
         """The nearest two mentions of two entities: characters between them (0 where one holds
         the other) and sentences apart."""
         best = (len(self.text), len(self.sents))
-        for s in a.spans:
-            for t in b.spans:
-                chars = max(0, max(s.start_char, t.start_char) - min(s.end_char, t.end_char))
-                sents = abs(bisect_right(self.sent_starts, s.start_char) - bisect_right(self.sent_starts, t.start_char))
-                best = min(best, (chars, sents))
+        for s0, e0, i0 in self.mentions(a):
+            for s1, e1, i1 in self.mentions(b):
+                d = (max(0, s0 - e1, s1 - e0), abs(i0 - i1))  # = max(0, max(s0, s1) - min(e0, e1)): spans are not empty
+                if d < best:
+                    best = d
         return best
+
+    def mentions(self, g: Group) -> list[tuple[int, int, int]]:
+        """(start, end, sentence number) of each mention."""
+        out = self.placed.get(g.key)
+        if out is None:
+            starts = self.sent_starts
+            out = self.placed[g.key] = [(s.start_char, s.end_char, bisect_right(starts, s.start_char)) for s in g.spans]
+        return out
 
     def specificity(self, g: Group) -> int:
         """1 province, 2 city, 3 county (the lexicon, else a 县 or 旗), 4 a town, street or zone, 5 a village."""
+        if (known := self.specific.get(g.key)) is None:
+            known = self.specific[g.key] = self._specificity(g)
+        return known
+
+    def _specificity(self, g: Group) -> int:
         d = self.ext.division(g)
         if d is not None:
             return d.level
@@ -419,22 +436,24 @@ def nearest_place(ctx: ArticleContext, g: Group) -> None:
     cands = ctx.by_head.get((Names.locatedIn, g.key), [])
     if not cands:
         return
-    dist = {id(c): ctx.distance(g, c.tail) for c in cands}
-    spec = {id(c): ctx.specificity(c.tail) for c in cands}
-    near = sorted(set(dist.values()))
-    fine = sorted(set(spec.values()), reverse=True)
-    for c in cands:
-        chars, sents = dist[id(c)]
-        rank = min(near.index((chars, sents)), 3)
-        level = min(fine.index(spec[id(c)]), 2)
-        role = next((r for r in ("home", "city", "province") if ctx.places.get(r) is c.tail), "other")
+    dists = [ctx.distance(g, c.tail) for c in cands]
+    specs = [ctx.specificity(c.tail) for c in cands]
+    near = sorted(set(dists))
+    fine = sorted(set(specs), reverse=True)
+    places = [ctx.places.get(r) for r in ("home", "city", "province")]
+    for c, dist, spec in zip(cands, dists, specs):
+        chars, sents = dist
+        rank = min(near.index(dist), 3)
+        level = min(fine.index(spec), 2)
+        role = next((r for r, p in zip(("home", "city", "province"), places) if p is c.tail), "other")
         c.feats |= {f"near_rank={rank}", f"spec_rank={level}", f"near_spec={rank}{level}", f"near_role={rank}{role}",
-                    f"place_sents={bucket(sents)}", f"place_chars={bucket(chars)}", f"spec={spec[id(c)]}"}
+                    f"place_sents={bucket(sents)}", f"place_chars={bucket(chars)}", f"spec={spec}"}
         if g.type == Names.District:  # a town lies in its county, not (in the gold) in its city
-            c.feats.add(f"spec_step={max(-1, min(ctx.specificity(g) - spec[id(c)], 3))}")
-        if any(spec[id(o)] > spec[id(c)] and dist[id(o)] < dist[id(c)] for o in cands):
+            c.feats.add(f"spec_step={max(-1, min(ctx.specificity(g) - spec, 3))}")
+        nearer = [s for d, s in zip(dists, specs) if d < dist]
+        if any(s > spec for s in nearer):
             c.feats.add("finer_nearer")  # a finer place nearer: 甲园区 in 甲镇, both named with the project
-        if any(spec[id(o)] < spec[id(c)] and dist[id(o)] < dist[id(c)] for o in cands):
+        if any(s < spec for s in nearer):
             c.feats.add("coarser_nearer")
 
 

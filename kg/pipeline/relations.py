@@ -25,6 +25,8 @@ from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
 
@@ -51,8 +53,15 @@ SIGNATURES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     Names.locatedIn: (frozenset({Names.District, Names.Organization, Names.Enterprise, Names.Project}), frozenset({Names.District})),
     Names.invests: (frozenset({Names.Enterprise, Names.Organization, Names.District}), frozenset({Names.Project})),
 }
+# (head type, tail type) -> the relations whose signature allows it, in the order of LABELS
+TYPES = frozenset().union(*(heads | tails for heads, tails in SIGNATURES.values()))
+PAIR_LABELS = {(a, b): tuple(x for x in LABELS if a in SIGNATURES[x][0] and b in SIGNATURES[x][1])
+               for a in TYPES for b in TYPES}
 MAX_GAP = 80  # characters between two mentions of a sentence-level candidate
 GOVERNMENT_HEAD = re.compile(r"(省|市|区|县|镇|乡|州|旗)长$")
+RELATIVE = re.compile(r"新区|区|市|县|镇|乡|州|旗|省")  # 市委, 区财政局: a body named relative to a place
+OWN_PLACE = re.compile(r"(?:我|本|全)(区|县|市|镇|乡|州|旗)")
+PROJECT_LIST = re.compile(r"(\[P\](项目|工程)?、)+")
 WORDS = Path(__file__).resolve().parents[1] / "data" / "relation_words.json"
 # the rules' own confidences, where no model is trained (the model's probability otherwise);
 # config.cfg: [components.kg_relations.confidences]
@@ -91,12 +100,30 @@ class LinearModel:
     def __bool__(self) -> bool:
         return bool(self.weights)
 
+    # (label, head type) -> feature -> its weights, its own and its head-typed copy's (see `score`);
+    # built on first use: the weights are fixed by then
+    by_type: dict[tuple[str, str], dict[str, tuple[float, ...]]] = field(default_factory=dict, init=False, repr=False,
+                                                                        compare=False)
+
     def prob(self, label: str, feats: Iterable[str]) -> float:
         w = self.weights.get(label, {})
         # the set operation runs in C; its order follows string hashes, which differ between processes,
         # so the sum is fsum (exactly rounded, order-free): a worker and the main process give the same bytes
-        z = self.bias.get(label, 0.0) + math.fsum(map(w.__getitem__, w.keys() & feats))
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return _sigmoid(self.bias.get(label, 0.0) + math.fsum(map(w.__getitem__, w.keys() & feats)))
+
+    def score(self, label: str, head_type: str, feats: Iterable[str]) -> float:
+        """`prob(label, feats | {f"{head_type}:{f}" for f in feats})` without building the typed
+        features: one lookup gives both weights of a feature. No feature name starts with a type
+        (they are lowercase), so the two kinds never coincide: fsum adds the same weights."""
+        ws = self.by_type.get((label, head_type))
+        if ws is None:
+            lists: dict[str, list[float]] = {}
+            prefix = head_type + ":"
+            for f, v in self.weights.get(label, {}).items():
+                lists.setdefault(f[len(prefix):] if f.startswith(prefix) else f, []).append(v)
+            # tuples of floats: the garbage collector stops tracking them (lists it would scan for good)
+            ws = self.by_type[(label, head_type)] = {f: tuple(v) for f, v in lists.items()}
+        return _sigmoid(self.bias.get(label, 0.0) + math.fsum(chain.from_iterable(map(ws.__getitem__, ws.keys() & feats))))
 
     def to_dict(self) -> dict:
         return {"weights": self.weights, "bias": self.bias, "threshold": self.threshold}
@@ -104,6 +131,10 @@ class LinearModel:
     @classmethod
     def from_dict(cls, data: dict) -> LinearModel:
         return cls(data.get("weights", {}), data.get("bias", {}), data.get("threshold", {}))
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
 # -- entities of one doc ---------------------------------------------------------------------
@@ -130,6 +161,12 @@ class Group:
         s = self.spans[0]
         return (s.start_char, s.end_char, self.type)
 
+    @cached_property
+    def stems(self) -> tuple[str, ...]:
+        """Its forms, also without a division's suffix, that a name may start with (read once the
+        groups are complete)."""
+        return tuple(a for f in self.forms for a in (f, f.rstrip("区县市镇乡")) if len(a) >= 2)
+
 
 @dataclass
 class Instance:
@@ -148,18 +185,37 @@ class Candidate:
     feats: set[str] = field(default_factory=set)
     instances: list[Instance] = field(default_factory=list)
     article: Instance | None = None  # where the article as a whole states it (区领导甲、乙)
-    views: list[tuple[frozenset[str], Instance | None]] = field(default_factory=list)
+    plain: list[tuple[frozenset[str], Instance | None]] = field(default_factory=list)  # `views` without the types
+    _views: list[tuple[frozenset[str], Instance | None]] | None = field(default=None, init=False, repr=False)
 
     def finish(self) -> None:
-        """The feature sets to score, each also conjoined with the head's type."""
+        """The feature sets to score."""
         self.feats.add(f"n_cooc={min(len(self.instances), 3)}")
-        both = lambda fs: frozenset(fs | {f"{self.head.type}:{f}" for f in fs})
-        self.views = [(both(self.feats | i.feats), i) for i in self.instances]
-        if self.article is not None or not self.views:
-            self.views.append((both(self.feats), self.article))
+        feats = frozenset(self.feats)
+        self.plain = [(feats | i.feats, i) for i in self.instances]
+        if self.article is not None or not self.plain:
+            self.plain.append((feats, self.article))
+        self._views = None
+
+    @property
+    def views(self) -> list[tuple[frozenset[str], Instance | None]]:
+        """The feature sets to score, each also conjoined with the head's type (what training
+        reads; `best` scores `plain` without building them)."""
+        if self._views is None:
+            prefix = self.head.type + ":"
+            self._views = [(fs | {prefix + f for f in fs}, i) for fs, i in self.plain]
+        return self._views
+
+    @views.setter
+    def views(self, views: list[tuple[frozenset[str], Instance | None]]) -> None:  # training drops some
+        self._views = views
 
     def best(self, model: LinearModel, label: str) -> tuple[float, Instance | None]:
-        return max(((model.prob(label, fs), i) for fs, i in self.views), key=lambda pi: pi[0])
+        if self._views is None:
+            scored = ((model.score(label, self.head.type, fs), i) for fs, i in self.plain)
+        else:
+            scored = ((model.prob(label, fs), i) for fs, i in self._views)
+        return max(scored, key=lambda pi: pi[0])
 
 
 def _registered(names: dict[str, str]) -> dict[str, Callable]:
@@ -310,23 +366,24 @@ class RelationExtractor:
         for i, members in by_sent.items():
             members.sort(key=lambda s: (s.start_char, -s.end_char))
             lo, hi = sents[i] if i >= 0 else (0, len(text))
-            cue = {w for w in self.cues if w in text[lo:hi]}
-            for i, a in enumerate(members):
-                for j, b in enumerate(members):
-                    if i == j or max(a.start_char, b.start_char) - min(a.end_char, b.end_char) > MAX_GAP:
+            sentence = text[lo:hi]
+            cue = {w for w in self.cues if w in sentence}
+            # (start, end, entity) of each mention: a Span's offsets are properties, read once here
+            at = [(s.start_char, s.end_char, of_span[(s.start_char, s.end_char)]) for s in members]
+            for i, (s0, e0, h) in enumerate(at):
+                for j, (s1, e1, t) in enumerate(at):
+                    if i == j or max(s0, s1) - min(e0, e1) > MAX_GAP:
                         continue
-                    h, t = of_span[(a.start_char, a.end_char)], of_span[(b.start_char, b.end_char)]
                     f = None
-                    for label in LABELS:
+                    for label in PAIR_LABELS.get((h.type, t.type), ()):  # those that candidate() may allow
                         c = candidate(label, h, t)
                         if c is None:
                             continue
                         if f is None:  # the same for every label
-                            f = self.mention_features(text, a, b, members[min(i, j) + 1:max(i, j)], cue)
-                            f |= {f"rule={x}" for x in LABELS
-                                  if ((a.start_char, a.end_char), (b.start_char, b.end_char), x) in rules}
-                        rule = rules.get(((a.start_char, a.end_char), (b.start_char, b.end_char), label))
-                        ends = ((a.start_char, a.end_char, h.type), (b.start_char, b.end_char, t.type))
+                            f = self.mention_features(text, members[i], members[j], members[min(i, j) + 1:max(i, j)], cue)
+                            f |= {f"rule={x}" for x in LABELS if ((s0, e0), (s1, e1), x) in rules}
+                        rule = rules.get(((s0, e0), (s1, e1), label))
+                        ends = ((s0, e0, h.type), (s1, e1, t.type))
                         feats = f
                         if rule is not None:
                             last = (rule.role or "").split("、")[-1]
@@ -390,9 +447,9 @@ class RelationExtractor:
     def article_places(self, text: str, groups: dict[str, Group]) -> dict:
         """The article's home district, its city and province, and how it names itself (本区)."""
         lex = self.lex
-        districts = [g for g in groups.values() if g.type == Names.District and not g.forms & lex.countries]
+        districts = [g for g in groups.values() if g.type == Names.District and g.forms.isdisjoint(lex.countries)]
         div = self.division
-        own = Counter(m.group(1) for m in re.finditer(r"(?:我|本|全)(区|县|市|镇|乡|州|旗)", text))
+        own = Counter(m.group(1) for m in OWN_PLACE.finditer(text))
         levels = {id(g): d.level if (d := div(g)) is not None else 0 for g in districts}
         zones = [g for g in districts if levels[id(g)] in (0, 3)]
 
@@ -414,14 +471,15 @@ class RelationExtractor:
     def pair_features(self, text: str, h: Group, t: Group, places: dict) -> set[str]:
         """What holds of the two entities wherever they are mentioned."""
         lex = self.lex
-        hn, tn = norm(h.text), norm(t.text)
+        tn = norm(t.text)
         f = {f"sig={h.type}>{t.type}"}
-        if h.forms & lex.countries or h.forms & lex.bodies:
+        if not (h.forms.isdisjoint(lex.countries) and h.forms.isdisjoint(lex.bodies)):
             f.add("h_national")
         for role in ("home", "city", "province"):
-            if places.get(role) is t:
+            place = places.get(role)
+            if place is t:
                 f.add(f"t_{role}")
-            if places.get(role) is h:
+            if place is h:
                 f.add(f"h_{role}")
         if places.get("own"):
             f.add("own=" + "".join(sorted(places["own"])))
@@ -439,15 +497,15 @@ class RelationExtractor:
             f.add(f"t_level={td.level}")
         else:
             f.add("t_unlisted")
-        if any(hf.startswith(a) for hf in h.forms for tf in t.forms for a in (tf, tf.rstrip("区县市镇乡")) if len(a) >= 2):
+        if any(hf.startswith(t.stems) for hf in h.forms):
             f.add("h_starts_with_t")
-        if (relative := re.match(r"新区|区|市|县|镇|乡|州|旗|省", hn)) and h.type == Names.Organization:
+        if h.type == Names.Organization and (relative := RELATIVE.match(norm(h.text))):
             f.add("relative=" + relative.group())
             f.add(f"relative_to_{tn[-1:]}")
             # 市委 -> 桂林 (the lexicon's 桂林市), not the county: the level the relative name says
             names = t.forms | ({td.name} if td is not None else set())
             f.add("relative_match" if any(n.endswith(relative.group()) for n in names) else "relative_mismatch")
-        if t.forms & lex.countries:
+        if not t.forms.isdisjoint(lex.countries):
             f.add("t_country")
         f.add(f"t_suffix={tn[-1:]}")
         if h.type == Names.Project:
@@ -482,7 +540,7 @@ class RelationExtractor:
                 pattern.append(f"[{s.label_[0]}]")
                 pos = s.end_char
         pattern.append(text[pos:second.start_char])
-        shape = re.sub(r"(\[P\](项目|工程)?、)+", "[P]、", "".join(pattern))
+        shape = PROJECT_LIST.sub("[P]、", "".join(pattern))
         if len(shape) <= 16:
             f.add(f"shape={shape}")
         f |= {f"btw_has={w}" for w in self.cues if w in between}

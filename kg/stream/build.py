@@ -217,7 +217,7 @@ def build(corpus: Path, out: Path, nlp: Language | None = None, *, pipeline: dic
     records.mkdir(parents=True, exist_ok=True)
     wrap = progress or (lambda items: items)
     with _runner(scheduler, jobs) as map:
-        with report.stage("extract"):
+        with report.stage("extract"), kg_nlp.frozen():
             if map is not None:
                 results = map(extract.run_task, [(t,) for t in tasks])
             elif jobs > 1:
