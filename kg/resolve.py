@@ -126,22 +126,12 @@ class Resolver:
 
     def _link_districts(self) -> None:
         districts = [k for k in self.parent if _top(self.types[k]) == Names.District]
-        order = {d: i for i, d in enumerate(districts)}
-        division = {d: self.lex.divisions.get(d) for d in districts}
-        same_division: dict[lexicon.Division | None, list[str]] = defaultdict(list)
-        for d, div in division.items():
-            if div is not None:
-                same_division[div].append(d)
         for k in districts:
             if k.endswith(self.lex.zone_suffixes) and k not in self.lex.divisions:
                 longer = [d for d in districts if d != k and d.endswith(k)]
                 if longer:  # 新区 -> 西海岸新区: prefer the shortest longer form (青岛西海岸新区 links below)
                     self.union(min(longer, key=len), k)
-            # only a form that starts or ends k, or names its division, links below (in the same order
-            # as a scan of all the districts: the unions' order decides the names)
-            related = {k[:i] for i in range(len(k) + 1)} | {k[i:] for i in range(len(k) + 1)}
-            related = {d for d in related if d in order} | set(same_division.get(division[k], ()))
-            for d in sorted(related, key=order.__getitem__):
+            for d in districts:  # an article names tens of districts: all pairs is cheap
                 if d != k and k.endswith(d) and k[: len(k) - len(d)] in self.lex.divisions:
                     self.union(d, k)  # 青岛西海岸新区 -> 西海岸新区
                 if d != k and k[len(d):] in ("县", "区", "市", "镇", "乡") and k.startswith(d) and len(d) >= 2 \

@@ -80,27 +80,11 @@ PERSON_CHARS = re.compile(f"[{HAN}·]+")
 NOT_PERSON_END = re.compile(r"[化性率区省市县]$")
 JOINED = re.compile(r"[和与及、]")
 COMPANY_END = re.compile(r"(公司|集团|银行)$")
-POSSEG_CHAR = re.compile("[\u4E00-\u9FD5a-zA-Z0-9+#&._]")  # jieba.posseg cuts each run of these on its own
 
 
 def _list_stretches(text: str) -> list[tuple[int, int]]:
     """The stretches of text between separators that hold a 、: where a list's items can be."""
     return [(m.start(), m.end()) for m in LIST_STRETCH.finditer(text) if "、" in m.group()]
-
-
-def _runs(text: str, lo: int, hi: int, start: int, end: int) -> tuple[int, int]:
-    """text[lo:hi] narrowed to the runs of posseg's word characters that hold start and end:
-    posseg cuts each run on its own, so they have the same words cut alone (a shorter window,
-    often one already cut: 其中，北京 and 北京)."""
-    if POSSEG_CHAR.match(text, start):
-        while start > lo and POSSEG_CHAR.match(text, start - 1):
-            start -= 1
-        lo = start
-    if POSSEG_CHAR.match(text, end - 1):
-        while end < hi and POSSEG_CHAR.match(text, end):
-            end += 1
-        hi = end
-    return lo, hi
 
 
 def _in_lists(pattern: re.Pattern, text: str, lists: list[tuple[int, int]], reach: int = 0) -> Iterator[re.Match]:
@@ -255,7 +239,7 @@ class EntityRules:
         return out
 
     def _on_word_bounds(self, text: str, start: int, end: int) -> bool:
-        lo, hi = _runs(text, max(0, start - 4), min(len(text), end + 4), start, end)
+        lo, hi = self._posseg.narrow(text, max(0, start - 4), min(len(text), end + 4), start, end)
         bounds, pos = {lo}, lo
         for w in self._posseg.cut(text[lo:hi]):
             pos += len(w.word)
@@ -546,8 +530,8 @@ class EntityRules:
             return True
         # look one character on (部 of 部署), unless a post title starts there (融合办主任)
         stop = e if self._title_re.match(text, e) else e + 1
-        # (what _runs leaves out before s is punctuation: no noun in front, as with nothing)
-        pos, stop = _runs(text, max(0, s - 6), stop, s, e)
+        # (what narrow leaves out before s is punctuation: no noun in front, as with nothing)
+        pos, stop = self._posseg.narrow(text, max(0, s - 6), stop, s, e)
         prev = None
         for w in self._posseg.cut(text[pos:stop]):
             if pos <= s < pos + len(w.word):

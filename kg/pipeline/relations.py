@@ -186,7 +186,6 @@ class Candidate:
     instances: list[Instance] = field(default_factory=list)
     article: Instance | None = None  # where the article as a whole states it (区领导甲、乙)
     plain: list[tuple[frozenset[str], Instance | None]] = field(default_factory=list)  # `views` without the types
-    _views: list[tuple[frozenset[str], Instance | None]] | None = field(default=None, init=False, repr=False)
 
     def finish(self) -> None:
         """The feature sets to score."""
@@ -195,27 +194,16 @@ class Candidate:
         self.plain = [(feats | i.feats, i) for i in self.instances]
         if self.article is not None or not self.plain:
             self.plain.append((feats, self.article))
-        self._views = None
 
     @property
     def views(self) -> list[tuple[frozenset[str], Instance | None]]:
-        """The feature sets to score, each also conjoined with the head's type (what training
-        reads; `best` scores `plain` without building them)."""
-        if self._views is None:
-            prefix = self.head.type + ":"
-            self._views = [(fs | {prefix + f for f in fs}, i) for fs, i in self.plain]
-        return self._views
-
-    @views.setter
-    def views(self, views: list[tuple[frozenset[str], Instance | None]]) -> None:  # training drops some
-        self._views = views
+        """The feature sets the model weighs: each also conjoined with the head's type (what
+        training reads; `best` scores `plain` without building them)."""
+        prefix = self.head.type + ":"
+        return [(fs | {prefix + f for f in fs}, i) for fs, i in self.plain]
 
     def best(self, model: LinearModel, label: str) -> tuple[float, Instance | None]:
-        if self._views is None:
-            scored = ((model.score(label, self.head.type, fs), i) for fs, i in self.plain)
-        else:
-            scored = ((model.prob(label, fs), i) for fs, i in self._views)
-        return max(scored, key=lambda pi: pi[0])
+        return max(((model.score(label, self.head.type, fs), i) for fs, i in self.plain), key=lambda pi: pi[0])
 
 
 def _registered(names: dict[str, str]) -> dict[str, Callable]:

@@ -93,6 +93,7 @@ class Tagger:
         self._pos.__dict__.update(vars(jieba.posseg.dt))  # shares the loaded dictionary and tag table
         self._viterbi = PosViterbi(jieba.posseg.char_state_tab_P, jieba.posseg.start_P,
                                    jieba.posseg.trans_P, jieba.posseg.emit_P)
+        self._word_run = jieba.posseg.re_han_internal  # posseg cuts each run of these characters alone
         # posseg's (name-mangled) __cut_detail splits a run of unknown characters into blocks
         # and decodes each with __cut: both are looked up on the instance
         self._pos._POSTokenizer__cut = self._hmm_cut
@@ -102,6 +103,20 @@ class Tagger:
 
     def _cut(self, text: str) -> tuple:
         return tuple(self._pos.cut(text))
+
+    def narrow(self, text: str, lo: int, hi: int, start: int, end: int) -> tuple[int, int]:
+        """The window text[lo:hi] narrowed to the runs of posseg's word characters that hold
+        `start` and `end`: posseg cuts each run on its own, so the words there are the same, from
+        a shorter window (often one already cut: 其中，北京 and 北京)."""
+        word = self._word_run
+        if word.match(text, start):
+            while start > lo and word.match(text, start - 1):
+                start -= 1
+            lo = start
+        if word.match(text, end - 1):
+            run = word.match(text, end, hi)
+            hi = run.end() if run else end
+        return lo, hi
 
     def _hmm_cut(self, sentence: str) -> Iterator:
         """posseg's __cut: the decoded (position, tag) states grouped into words."""
@@ -130,11 +145,13 @@ class PosViterbi:
     its 256 states in Python for each unknown character; here a step is a few array operations."""
 
     def __init__(self, char_states: dict, start_p: dict, trans_p: dict, emit_p: dict):
+        from jieba.posseg.viterbi import MIN_FLOAT, MIN_INF
+
         self.states = sorted(trans_p, reverse=True)
         index = {s: i for i, s in enumerate(self.states)}
         n = len(self.states)
         self.start = np.array([start_p[s] for s in self.states])
-        self.trans = np.full((n, n), -np.inf)  # posseg's MIN_INF for a transition it lacks
+        self.trans = np.full((n, n), MIN_INF)  # a transition posseg lacks
         for a, targets in trans_p.items():
             for b, p in targets.items():
                 self.trans[index[a], index[b]] = p
@@ -144,7 +161,7 @@ class PosViterbi:
         # emission log-probabilities, a row a character (posseg's MIN_FLOAT where a state never
         # emits it; the last row for characters no state emits)
         self._row = {c: i for i, c in enumerate(sorted({c for probs in emit_p.values() for c in probs}))}
-        self.emit = np.full((len(self._row) + 1, n), -3.14e100)
+        self.emit = np.full((len(self._row) + 1, n), MIN_FLOAT)
         for j, s in enumerate(self.states):
             self.emit[[self._row[c] for c in emit_p[s]], j] = list(emit_p[s].values())
         self._char_states, self._index = char_states, index

@@ -355,8 +355,8 @@ def duie_items(nlp: Language, path: Path, weight: float = 1.0, limit: int | None
         for label in LABELS:
             pairs = cands[label] if label in wanted else {}
             for c in pairs.values():
-                c.views = [v for v in c.views if v[1] is not None and "cooc" in v[0]]
-            cands[label] = {k: c for k, c in pairs.items() if c.views}
+                c.plain = [v for v in c.plain if v[1] is not None and "cooc" in v[0]]
+            cands[label] = {k: c for k, c in pairs.items() if c.plain}
         article = Article(f"duie{i}", text, tuple(range(len(text))))
         items.append(Item(f"duie{i}", article, gold, doc, "oracle", weight, cands, rule_rels))
         if limit and len(items) >= limit:
